@@ -1,0 +1,191 @@
+"""YAML loading that keeps line/column marks and notices YAML 1.1 pitfalls.
+
+PyYAML silently keeps the last of two duplicate keys, reads `1e-5` as a string
+and `no`/`on` as booleans. This loader records every such case with its place
+in the file, so validation can warn (or fail) with `file:line:col`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from orchestrator.errors import ConfigError, Location
+
+# A number in scientific notation that YAML 1.1 does not resolve as a float
+# (no dot in the mantissa, or no sign on the exponent).
+_SCI_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+_YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A warning or error found while loading, with where it is."""
+
+    line: int
+    column: int
+    message: str
+    key: str | None = None
+
+
+class MarkedDict(dict):
+    """A dict that remembers where each key and value was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mark: Mark = Mark(1, 1)
+        self.key_marks: dict[object, Mark] = {}
+        self.value_marks: dict[object, Mark] = {}
+
+
+class MarkedList(list):
+    """A list that remembers where each item was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mark: Mark = Mark(1, 1)
+        self.item_marks: list[Mark] = []
+
+
+@dataclass
+class LoadedYAML:
+    path: str
+    data: object
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _make_loader(findings: list[Finding]) -> type[yaml.SafeLoader]:
+    class MarkingLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> MarkedDict:
+        loader.flatten_mapping(node)
+        result = MarkedDict()
+        result.mark = _mark(node)
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                m = _mark(key_node)
+                findings.append(Finding(m.line, m.column, "a mapping key must be a plain value"))
+                continue
+            if key in result:
+                first = result.key_marks[key]
+                findings.append(
+                    Finding(
+                        _mark(key_node).line,
+                        _mark(key_node).column,
+                        f"duplicate key (first at line {first.line}); YAML keeps only this last one",
+                        str(key),
+                    )
+                )
+            result[key] = loader.construct_object(value_node, deep=True)
+            result.key_marks[key] = _mark(key_node)
+            result.value_marks[key] = _mark(value_node)
+        return result
+
+    def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> MarkedList:
+        result = MarkedList()
+        result.mark = _mark(node)
+        for child in node.value:
+            result.append(loader.construct_object(child, deep=True))
+            result.item_marks.append(_mark(child))
+        return result
+
+    def construct_bool(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> bool:
+        value = loader.construct_yaml_bool(node)
+        if node.value.lower() in _YAML11_BOOL_WORDS:
+            m = _mark(node)
+            findings.append(
+                Finding(
+                    m.line,
+                    m.column,
+                    f"'{node.value}' is read as the boolean {value} by YAML 1.1; quote it if you meant a string",
+                )
+            )
+        return value
+
+    def construct_str(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+        value = loader.construct_yaml_str(node)
+        if node.style is None and _SCI_NUMBER.match(value):
+            m = _mark(node)
+            findings.append(
+                Finding(
+                    m.line,
+                    m.column,
+                    f"'{value}' is read as a string by YAML 1.1, not a number; write it with a dot "
+                    f"and a signed exponent (e.g. {_float_spelling(value)})",
+                )
+            )
+        return value
+
+    MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    MarkingLoader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
+    MarkingLoader.add_constructor("tag:yaml.org,2002:str", construct_str)
+    return MarkingLoader
+
+
+_SCI_PARTS = re.compile(r"^([-+]?)(\d*)(?:\.(\d*))?[eE]([-+]?)(\d+)$")
+
+
+def _float_spelling(text: str) -> str:
+    """'1e-5' -> '1.0e-5', '2E5' -> '2.0e+5': the YAML 1.1 float spelling."""
+    m = _SCI_PARTS.match(text)
+    if not m:
+        return "1.0e-5"
+    sign, whole, frac, exp_sign, exp = m.groups()
+    return f"{sign}{whole or '0'}.{frac or '0'}e{exp_sign or '+'}{exp}"
+
+
+def load_yaml_text(text: str, path: str) -> LoadedYAML:
+    """Parse YAML text; syntax errors become a ConfigError with the place."""
+    findings: list[Finding] = []
+    loader_cls = _make_loader(findings)
+    try:
+        loader = loader_cls(text)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {problem}", Location(path, line, col)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", Location(path)) from None
+    return LoadedYAML(path=path, data=data, findings=findings)
+
+
+def load_yaml_file(path: str | Path) -> LoadedYAML:
+    """Read and parse a YAML file; unreadable files are a ConfigError."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("no such file", Location(str(path))) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a file", Location(str(path))) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", Location(str(path))) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
+    return load_yaml_text(text, str(path))
