@@ -447,3 +447,12 @@ def load_sweep(path: str | Path, overrides: list[str] | None = None, add: bool =
     result.raise_first()
     assert result.config is not None
     return result.config, result.warnings
+
+
+def config_from_dict(raw: dict[str, Any], path: str = "<stored sweep>") -> SweepConfig:
+    """Re-validate a stored sweep config (plain data) into a SweepConfig."""
+    loaded = load_yaml_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), path)
+    result = validate_loaded(loaded)
+    result.raise_first()
+    assert result.config is not None
+    return result.config

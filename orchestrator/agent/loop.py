@@ -1,0 +1,301 @@
+"""The agent loop: claim -> launch -> collect -> report, until the sweep or the budget ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.agent.collect import collect_metrics, metric_of
+from orchestrator.agent.command import build_argv, child_environment, redact, secret_values, write_param_file
+from orchestrator.agent.process import run_process
+from orchestrator.agent.progress import Progress
+from orchestrator.config.sweep import SweepConfig
+from orchestrator.errors import Interrupted, SweepFailed
+from orchestrator.search.base import Sampler, Trial
+from orchestrator.search.space import Space
+from orchestrator.store import runs as store_runs
+from orchestrator.store.db import Store
+from orchestrator.store.records import CRASHED, FAILED, FINISHED, INTERRUPTED, KILLED, RunRecord, SweepRecord, new_id
+
+HEARTBEAT_EVERY_S = 5.0
+
+
+@dataclass
+class AgentOptions:
+    count: int | None = None  # runs this agent starts at most
+    max_total: int | None = None  # runs the sweep may hold in all (shared by --parallel agents)
+    run_timeout: float | None = None
+    time_budget: float | None = None
+    max_failures: int = 3  # consecutive failures before giving up
+    echo: bool = False  # stream the program's output
+    workdir: Path = field(default_factory=Path.cwd)
+
+
+@dataclass
+class RunContext:
+    """Where the runs go and what they carry (from the CI context and routing)."""
+
+    project: str
+    entity: str | None = None
+    env: str | None = None
+    tags: list[str] = field(default_factory=list)
+    ci: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AgentResult:
+    started: int = 0
+    finished: int = 0
+    failed: int = 0
+    killed: int = 0
+    interrupted: bool = False
+    last_failure: RunRecord | None = None
+    stop_reason: str | None = None
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; the running child is stopped and recorded, then the agent exits."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+
+    def install(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        def handler(signum: int, _frame: Any) -> None:
+            self.signum = signum
+            self.event.set()
+
+        for s in previous:
+            signal.signal(s, handler)
+
+        def restore() -> None:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+        return restore
+
+
+def shard_suggest(sampler: Sampler) -> Callable[[Sequence[Trial], SweepRecord], dict | None]:
+    """The suggestion rule for a sweep, honouring deterministic shards (matrix jobs)."""
+
+    def suggest(trials: Sequence[Trial], sweep: SweepRecord) -> dict | None:
+        k, n = sweep.shard_index, sweep.shard_count
+        if n <= 1:
+            return sampler.suggest(trials)
+        if sweep.method == "grid":
+            from orchestrator.search.grid import GridSampler
+            from orchestrator.search.space import config_key
+
+            assert isinstance(sampler, GridSampler)
+            taken = {config_key(t.config) for t in trials}
+            for i, point in enumerate(sampler.points()):
+                if i % n == k and config_key(point) not in taken:
+                    return point
+            return None
+        if sweep.method == "random":
+            return sampler.suggest(trials, index=k + n * len(trials))
+        return sampler.suggest(trials)
+
+    return suggest
+
+
+class Agent:
+    """Runs configurations of one local sweep until told to stop."""
+
+    def __init__(self, store: Store, sweep: SweepRecord, config: SweepConfig, sampler: Sampler, space: Space,
+                 context: RunContext, options: AgentOptions, progress: Progress,
+                 early_stop: Callable[[RunRecord, list[dict[str, Any]]], str | None] | None = None):
+        self.store = store
+        self.sweep = sweep
+        self.config = config
+        self.sampler = sampler
+        self.space = space
+        self.context = context
+        self.options = options
+        self.progress = progress
+        self.early_stop = early_stop
+        self.agent_id = new_id()
+        self.stop = StopFlag()
+        self._secrets = secret_values()
+
+    def run(self) -> AgentResult:
+        result = AgentResult()
+        restore = self.stop.install()
+        started_at = time.monotonic()
+        consecutive_failures = 0
+        suggest = shard_suggest(self.sampler)
+        try:
+            store_runs.recover_stale_runs(self.store, self.sweep.id)
+            while not self.stop.event.is_set():
+                if self.options.count is not None and result.started >= self.options.count:
+                    result.stop_reason = f"--count {self.options.count} reached"
+                    break
+                if self.options.time_budget is not None and time.monotonic() - started_at >= self.options.time_budget:
+                    result.stop_reason = f"time budget of {self.options.time_budget:g} s spent"
+                    break
+                run = store_runs.claim_next_run(
+                    self.store, self.sweep.id, self.agent_id, suggest,
+                    max_total=self.options.max_total, run_cap=self.config.run_cap,
+                    context={"branch": self.context.ci.get("branch"), "sha": self.context.ci.get("sha")},
+                    tags=self.context.tags, target_reached=self.sampler.reached_target,
+                )
+                if run is None:
+                    result.stop_reason = store_runs.get_sweep(self.store, self.sweep.id).status_reason or "no more runs"
+                    break
+                result.started += 1
+                state = self._run_one(run, started_at)
+                if state == FINISHED:
+                    result.finished += 1
+                    consecutive_failures = 0
+                elif state in (FAILED, CRASHED):
+                    result.failed += 1
+                    consecutive_failures += 1
+                    result.last_failure = _reload(self.store, run.id)
+                elif state == KILLED:
+                    result.killed += 1
+                if state == INTERRUPTED:
+                    result.interrupted = True
+                    break
+                if consecutive_failures >= self.options.max_failures > 0:
+                    result.stop_reason = f"{consecutive_failures} runs failed in a row"
+                    raise SweepFailed(_failure_message(self.config, result, consecutive_failures))
+        finally:
+            restore()
+        if result.interrupted or self.stop.event.is_set():
+            result.interrupted = True
+            raise Interrupted(
+                f"stopped by {_signal_name(self.stop.signum)}; the sweep is resumable: "
+                f"sweepci run --resume {self.sweep.id}"
+            )
+        if result.started and result.failed == result.started:
+            raise SweepFailed(_failure_message(self.config, result, result.failed))
+        return result
+
+    # -- one run -------------------------------------------------------------
+    def _run_one(self, run: RunRecord, sweep_started: float) -> str:
+        run_dir = self.store.root / "runs" / self.sweep.id / run.id
+        wandb_dir = run_dir / "files"
+        (wandb_dir / "wandb").mkdir(parents=True, exist_ok=True)
+        params = self.space.nest(run.config)
+        param_path = run_dir / "params.yaml"
+        write_param_file(param_path, params, {"ci": self.context.ci})
+        args_json_file = run_dir / "args.json"
+        argv_env = child_environment(
+            os.environ, sweep_id=self.sweep.id, run_id=run.id, project=self.context.project,
+            entity=self.context.entity, tags=self.context.tags, group=f"sweep-{self.sweep.id}",
+            param_path=param_path, wandb_dir=wandb_dir, metrics_file=run_dir / "metrics.jsonl",
+        )
+        argv = build_argv(self.config.command, self.config.program, params, args_json_file, argv_env)
+        if any(part == str(args_json_file) for part in argv):
+            import json
+
+            args_json_file.write_text(json.dumps(params))
+        self.progress.run_started(run)
+        live = LiveState(run_dir / "metrics.jsonl")
+        last_beat = [time.monotonic()]
+
+        def poll() -> tuple[str, str] | None:
+            if self.stop.event.is_set():
+                return ("interrupted", f"agent stopped by {_signal_name(self.stop.signum)}")
+            now = time.monotonic()
+            if now - last_beat[0] >= HEARTBEAT_EVERY_S:
+                last_beat[0] = now
+                store_runs.heartbeat(self.store, run.id)
+            if self.options.time_budget is not None and now - sweep_started > self.options.time_budget:
+                return ("killed", f"time budget of {self.options.time_budget:g} s spent (--time-budget)")
+            if self.early_stop is not None and live.update():
+                reason = self.early_stop(run, live.rows)
+                if reason:
+                    return ("killed", reason)
+            return None
+
+        outcome = run_process(
+            argv, cwd=self.options.workdir, env=argv_env, stdout_path=run_dir / "stdout.log",
+            stderr_path=run_dir / "stderr.log", timeout=self.options.run_timeout,
+            on_started=lambda pgid: store_runs.mark_started(self.store, run.id, pgid, str(run_dir)),
+            poll=poll, echo=self.options.echo,
+        )
+        live.update()
+        summary, history = collect_metrics(wandb_dir, run.id, live.rows)
+        value = metric_of(summary, self.config.metric.name if self.config.metric else None)
+        if outcome.stop_kind == "interrupted":
+            state, reason = INTERRUPTED, outcome.stop_reason
+        elif outcome.stop_kind == "killed":
+            state, reason = KILLED, outcome.stop_reason
+        elif outcome.returncode == 0:
+            state, reason = FINISHED, None
+        elif outcome.returncode is not None and outcome.returncode < 0:
+            state, reason = CRASHED, f"killed by signal {-outcome.returncode} ({_signal_name(-outcome.returncode)})"
+        else:
+            state, reason = FAILED, f"exit code {outcome.returncode}"
+        tail = redact(outcome.stderr_tail, self._secrets) if state != FINISHED else None
+        store_runs.finish_run(
+            self.store, run.id, state=state, exit_code=outcome.returncode, reason=reason, stderr_tail=tail,
+            summary=summary, metric_value=value if state in (FINISHED, KILLED) else None, history=history,
+        )
+        self.progress.run_finished(_reload(self.store, run.id), outcome.duration)
+        return state
+
+
+class LiveState:
+    """Rows from the live metrics channel (SWEEPCI_METRICS_FILE), read incrementally."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.rows: list[dict[str, Any]] = []
+
+    def update(self) -> bool:
+        from orchestrator.agent.live import read_new_lines
+
+        if not self.path.exists():
+            return False
+        records, self.offset = read_new_lines(self.path, self.offset)
+        for rec in records:
+            row = dict(rec.get("metrics", {}))
+            if rec.get("step") is not None:
+                row["_step"] = rec["step"]
+            else:
+                row["_step"] = len(self.rows)
+            self.rows.append(row)
+        return bool(records)
+
+
+def _reload(store: Store, run_id: str) -> RunRecord:
+    from orchestrator.store.queries import get_run
+
+    run = get_run(store, run_id)
+    assert run is not None
+    return run
+
+
+def _signal_name(signum: int | None) -> str:
+    if signum is None:
+        return "a signal"
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _failure_message(config: SweepConfig, result: AgentResult, n: int) -> str:
+    last = result.last_failure
+    command = " ".join(config.command)
+    where = f"program {config.program}" if config.program else f"command {command}"
+    text = f"{n} run(s) failed; {where}"
+    if last is not None:
+        text += f"; last run {last.id}: {last.reason}"
+        tail = (last.stderr_tail or "").strip().splitlines()[-3:]
+        if tail:
+            text += "; stderr ends: " + " | ".join(line.strip() for line in tail)
+    return text

@@ -1,0 +1,60 @@
+"""Progress lines while a sweep runs: which run, its config, its metric, best so far."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from orchestrator.store.records import FINISHED, RunRecord
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+class Progress:
+    """Plain lines (fit for CI logs); `quiet` prints nothing."""
+
+    def __init__(self, metric: str | None, maximize: bool, total: int | None = None, stream: TextIO | None = None,
+                 quiet: bool = False, prefix: str = ""):
+        self.metric = metric
+        self.maximize = maximize
+        self.total = total
+        self.stream = stream or sys.stdout
+        self.quiet = quiet
+        self.prefix = prefix
+        self.best: float | None = None
+        self.best_run: str | None = None
+        self.count = 0
+
+    def _print(self, text: str) -> None:
+        if not self.quiet:
+            print(self.prefix + text, file=self.stream, flush=True)
+
+    def message(self, text: str) -> None:
+        self._print(text)
+
+    def run_started(self, run: RunRecord) -> None:
+        self.count += 1
+        of = f"/{self.total}" if self.total else ""
+        params = " ".join(f"{k}={_short(v)}" for k, v in run.config.items())
+        self._print(f"run {self.count}{of} {run.id} started: {params}")
+
+    def run_finished(self, run: RunRecord, duration: float) -> None:
+        value = run.metric_value
+        improved = False
+        if run.state == FINISHED and value is not None:
+            if self.best is None or (value > self.best if self.maximize else value < self.best):
+                self.best, self.best_run, improved = value, run.id, True
+        parts = [f"run {run.id} {run.state}"]
+        if self.metric and value is not None:
+            parts.append(f"{self.metric}={value:.4g}")
+        if run.reason and run.state != FINISHED:
+            parts.append(f"({run.reason})")
+        parts.append(f"in {duration:.1f}s")
+        if self.best is not None:
+            parts.append(f"| best {self.metric}={self.best:.4g} ({self.best_run})" + (" new best" if improved else ""))
+        self._print(" ".join(parts))

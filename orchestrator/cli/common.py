@@ -1,0 +1,48 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Pin a parameter to one value (repeatable); VALUE is read as YAML. Dotted keys reach nested parameters.",
+)
+add_option = click.option("--add", is_flag=True, help="Allow --set to add parameters the sweep file does not have.")
+seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Seed for random and bayes search.")
+store_option = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False),
+    default=".sweepci/sweepci.db",
+    show_default=True,
+    envvar="SWEEPCI_STORE",
+    help="SQLite store file (env: SWEEPCI_STORE).",
+)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def warn(message: str) -> None:
+    click.echo(f"sweepci: warning: {message}", err=True)
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def format_value(value: Any) -> str:
+    """Short human form of a parameter or metric value."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,174 @@
+"""What `run`, `create`, `agent` do, as functions (the CLI only parses and prints)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orchestrator.agent.loop import AgentOptions, AgentResult, RunContext
+from orchestrator.backends.base import Backend, SweepHandle, choose_backend
+from orchestrator.ci.prepare import Prepared, prepare
+from orchestrator.config.sweep import SweepConfig
+from orchestrator.errors import SweepFailed, UsageError
+from orchestrator.sweeps import load_sweep_with_warnings
+
+DEFAULT_COUNT = 20
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """'2/4' (1-based) -> (1, 4)."""
+    if not text:
+        return (0, 1)
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard expects K/N such as 1/4, not {text!r}") from None
+    if not 1 <= k <= n:
+        raise UsageError(f"--shard {text}: K must be between 1 and N")
+    return (k - 1, n)
+
+
+def get_backend(name: str, store_path: str | Path) -> Backend:
+    if name == "wandb":
+        from orchestrator.backends.wandb import WandbBackend
+
+        return WandbBackend(work_root=Path(store_path).parent)
+    from orchestrator.backends.local import LocalBackend
+
+    return LocalBackend(store_path)
+
+
+def _say(text: str) -> None:
+    click.echo(f"sweepci: {text}", err=True)
+
+
+def create_sweep_from_file(file: str, *, overrides: list[str], add: bool, seed: int, store_path: str,
+                           backend: str | None, env_override: str | None, tags: tuple[str, ...],
+                           project_file: str | None, allow_dirty: bool, shard: str | None,
+                           announce: Callable[[str], None] = _say, flags: dict[str, Any] | None = None,
+                           ) -> tuple[SweepHandle, Prepared, SweepConfig]:
+    """Validate, route, guard, then create the sweep. Nothing is written before all checks pass."""
+    config = load_sweep_with_warnings(file, overrides, add, lambda w: click.echo(f"sweepci: warning: {w}", err=True))
+    shard_kn = parse_shard(shard)
+    if shard_kn[1] > 1 and config.method == "bayes":
+        announce("note: bayes shards search independently (seed + shard); use the wandb backend for one shared search")
+    prepared = prepare(project_file, env_override, tags, allow_dirty)
+    chosen, why = choose_backend(backend or prepared.project.backend)
+    announce(f"backend {chosen} ({why}); {prepared.route.why} -> project {prepared.route.project}")
+    if prepared.ctx.note:
+        announce(f"note: {prepared.ctx.note}")
+    sweep_flags = dict(flags or {})
+    if prepared.notes:
+        sweep_flags["guard"] = prepared.notes
+    handle = get_backend(chosen, store_path).create(
+        config, prepared.run_context, seed=seed, shard=shard_kn, sweep_file=file, flags=sweep_flags,
+    )
+    _github_mask_and_outputs({"sweep-id": handle.path, "env": prepared.route.env, "project": prepared.route.project})
+    return handle, prepared, config
+
+
+def run_sweep(file: str, *, overrides, add, seed, store_path, backend, env_override, tags, project_file, allow_dirty,
+              count, parallel, shard, options: AgentOptions, quiet: bool, as_json: bool, debug: bool) -> int:
+    """Create a sweep and run agents until done; print the leaderboard."""
+    target = count or DEFAULT_COUNT
+    handle, prepared, config = create_sweep_from_file(
+        file, overrides=overrides, add=add, seed=seed, store_path=store_path, backend=backend,
+        env_override=env_override, tags=tags, project_file=project_file, allow_dirty=allow_dirty, shard=shard,
+        flags={"target_total": target},
+    )
+    _say(f"sweep {handle.path} created")
+    options.count = None
+    options.max_total = target
+    return _drive(handle, prepared.run_context, options, parallel, store_path, quiet, as_json, debug)
+
+
+def resume_sweep(sweep_id: str, *, store_path: str, count: int | None, parallel: int, options: AgentOptions,
+                 quiet: bool, as_json: bool, debug: bool) -> int:
+    """Go on with a stopped local sweep until its target (or --count more runs)."""
+    from orchestrator.store import open_store
+    from orchestrator.store import runs as store_runs
+
+    with open_store(store_path, create=False) as store:
+        sweep = store_runs.get_sweep(store, sweep_id)
+        store_runs.recover_stale_runs(store, sweep.id)
+        done = store_runs.active_run_count(store, sweep.id)
+        if sweep.status == "finished":
+            _say(f"sweep {sweep.id} already finished ({sweep.status_reason})")
+        elif sweep.status != "running":
+            store_runs.set_sweep_status(store, sweep.id, "running")
+    target = done + count if count else int(sweep.flags.get("target_total", DEFAULT_COUNT))
+    _say(f"resuming sweep {sweep.id}: {done} run(s) so far, going on to {target}")
+    context = RunContext(project=sweep.project, env=sweep.env, tags=_stored_tags(sweep.context, sweep.env),
+                         ci=sweep.context, entity=None)
+    handle = SweepHandle("local", sweep.id, sweep.project)
+    options.count = None
+    options.max_total = target
+    return _drive(handle, context, options, parallel, store_path, quiet, as_json, debug)
+
+
+def _stored_tags(ci: dict, env: str | None) -> list[str]:
+    from orchestrator.ci.context import RunContextInfo
+    from orchestrator.ci.routing import run_tags
+
+    fields = {k: ci.get(k) for k in RunContextInfo.__dataclass_fields__ if k in ci}
+    fields.setdefault("source", "none")
+    fields.setdefault("event", "local")
+    return run_tags(RunContextInfo(**fields), env or "dev")
+
+
+def join_sweep(sweep_id: str, *, store_path: str, quiet: bool, prefix: str, options: AgentOptions) -> int:
+    """`sweepci agent`: join a local sweep (id) or a W&B sweep (entity/project/id)."""
+    if sweep_id.count("/") == 2:
+        from orchestrator.backends.wandb import join_wandb_sweep
+
+        return join_wandb_sweep(sweep_id, options, quiet)
+    from orchestrator.backends.local import LocalBackend
+    from orchestrator.store import open_store
+    from orchestrator.store import runs as store_runs
+
+    with open_store(store_path, create=False) as store:
+        sweep = store_runs.get_sweep(store, sweep_id)
+    context = RunContext(project=sweep.project, env=sweep.env, tags=_stored_tags(sweep.context, sweep.env), ci=sweep.context)
+    result = LocalBackend(store_path).run_agent(SweepHandle("local", sweep.id, sweep.project), context, options, quiet, prefix)
+    return 0 if result.started == 0 or result.finished or result.killed else 1
+
+
+def _drive(handle: SweepHandle, context: RunContext, options: AgentOptions, parallel: int, store_path: str,
+           quiet: bool, as_json: bool, debug: bool) -> int:
+    code = 0
+    failure: SweepFailed | None = None
+    if handle.backend == "local" and parallel > 1:
+        from orchestrator.backends.local import run_parallel_agents
+
+        code = run_parallel_agents(Path(store_path), handle.id, parallel, options, debug)
+    else:
+        backend = get_backend(handle.backend, store_path)
+        try:
+            result: AgentResult = backend.run_agent(handle, context, options, quiet)
+            if result.stop_reason:
+                _say(f"agent stopped: {result.stop_reason}")
+        except SweepFailed as exc:
+            failure = exc
+    from orchestrator.results import print_results
+
+    print_results(handle, store_path, as_json=as_json, quiet=quiet)
+    if failure is not None:
+        raise failure
+    if code == SweepFailed.exit_code:
+        raise SweepFailed(f"the agents of sweep {handle.id} failed; see their messages above")
+    return code
+
+
+def _github_mask_and_outputs(outputs: dict[str, str]) -> None:
+    from orchestrator.github.commands import add_mask, in_actions, set_outputs
+
+    if in_actions():
+        for name in ("WANDB_API_KEY", "GITHUB_TOKEN", "GH_TOKEN"):
+            add_mask(os.environ.get(name, ""))
+        set_outputs(outputs)
+    sys.stdout.flush()

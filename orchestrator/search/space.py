@@ -1,0 +1,220 @@
+"""The search space: one Param per (possibly nested) parameter, W&B's distributions.
+
+A Param maps a uniform number u in [0, 1] to a value (the percent-point
+function, as W&B's engine samples), and maps values back into [0, 1]
+(the CDF) for model-based search. Parameters are built from plain dicts
+`{"distribution": ..., **settings}` as produced by config validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+LOG_SPACE = {"log_uniform", "log_uniform_values", "q_log_uniform", "q_log_uniform_values"}
+INV_LOG_SPACE = {"inv_log_uniform", "inv_log_uniform_values"}
+QUANTISED = {"q_uniform", "q_log_uniform", "q_log_uniform_values", "q_normal", "q_log_normal", "q_beta"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searchable (or constant) parameter; `path` is the nesting, e.g. ('model', 'depth')."""
+
+    path: tuple[str, ...]
+    distribution: str
+    settings: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def is_constant(self) -> bool:
+        return self.distribution == "constant"
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.distribution in ("categorical", "categorical_w_probabilities")
+
+    @property
+    def is_integer(self) -> bool:
+        return self.distribution == "int_uniform" or (
+            self.distribution in QUANTISED and _is_int(self.settings.get("q"))
+        )
+
+    # -- sampling --------------------------------------------------------------
+    def ppf(self, u: float) -> Any:
+        """The value at quantile u (W&B's way of sampling every distribution)."""
+        s = self.settings
+        d = self.distribution
+        u = min(max(float(u), 0.0), 1.0)
+        if d == "constant":
+            return s["value"]
+        if d == "categorical":
+            values = s["values"]
+            return values[min(int(u * len(values)), len(values) - 1)]
+        if d == "categorical_w_probabilities":
+            cdf = np.cumsum(s["probabilities"])
+            index = int(np.searchsorted(cdf, u, side="right"))
+            return s["values"][min(index, len(s["values"]) - 1)]
+        if d == "int_uniform":
+            lo, hi = int(s["min"]), int(s["max"])
+            return min(lo + int(u * (hi - lo + 1)), hi)
+        if d in ("uniform", "q_uniform"):
+            x = s["min"] + u * (s["max"] - s["min"])
+        elif d in ("log_uniform", "q_log_uniform"):
+            x = math.exp(s["min"] + u * (s["max"] - s["min"]))
+        elif d in ("log_uniform_values", "q_log_uniform_values"):
+            lo, hi = math.log(s["min"]), math.log(s["max"])
+            x = math.exp(lo + u * (hi - lo))
+        elif d == "inv_log_uniform":
+            # X = exp(-Y), Y ~ U(min, max): so 1/X is log-uniform over e^min..e^max
+            x = math.exp(-(s["min"] + (1.0 - u) * (s["max"] - s["min"])))
+        elif d == "inv_log_uniform_values":
+            lo, hi = -math.log(s["max"]), -math.log(s["min"])
+            x = math.exp(-(lo + (1.0 - u) * (hi - lo)))
+        elif d in ("normal", "q_normal"):
+            x = float(stats.norm.ppf(_open(u), loc=s["mu"], scale=s["sigma"]))
+        elif d in ("log_normal", "q_log_normal"):
+            x = float(stats.lognorm.ppf(_open(u), s=s["sigma"], scale=math.exp(s["mu"])))
+        elif d in ("beta", "q_beta"):
+            x = float(stats.beta.ppf(u, a=s["a"], b=s["b"]))
+        else:  # pragma: no cover - config validation rejects unknown distributions
+            raise ValueError(f"unknown distribution {d}")
+        if d in QUANTISED:
+            return self.quantise(x)
+        return float(x)
+
+    def quantise(self, x: float) -> Any:
+        q = self.settings["q"]
+        value = round(x / q) * q
+        if _is_int(q):
+            return int(value)
+        return float(value)
+
+    def cdf(self, value: Any) -> float:
+        """Where a value sits in [0, 1] (inverse of ppf, up to quantisation)."""
+        s = self.settings
+        d = self.distribution
+        if d == "constant":
+            return 0.5
+        if self.is_categorical:
+            values = s["values"]
+            index = self.index_of(value)
+            return (index + 0.5) / len(values)
+        x = float(value)
+        if d == "int_uniform":
+            lo, hi = s["min"], s["max"]
+            return (x - lo + 0.5) / (hi - lo + 1)
+        if d in ("uniform", "q_uniform"):
+            lo, hi = s["min"], s["max"]
+        elif d in ("log_uniform", "q_log_uniform"):
+            lo, hi, x = s["min"], s["max"], math.log(max(x, 1e-300))
+        elif d in ("log_uniform_values", "q_log_uniform_values"):
+            lo, hi, x = math.log(s["min"]), math.log(s["max"]), math.log(max(x, 1e-300))
+        elif d == "inv_log_uniform":
+            lo, hi = s["min"], s["max"]
+            return _unit(1.0 - (-math.log(max(x, 1e-300)) - lo) / (hi - lo) if hi > lo else 0.5)
+        elif d == "inv_log_uniform_values":
+            lo, hi = -math.log(s["max"]), -math.log(s["min"])
+            return _unit(1.0 - (-math.log(max(x, 1e-300)) - lo) / (hi - lo) if hi > lo else 0.5)
+        elif d in ("normal", "q_normal"):
+            return float(stats.norm.cdf(x, loc=s["mu"], scale=s["sigma"]))
+        elif d in ("log_normal", "q_log_normal"):
+            return float(stats.lognorm.cdf(x, s=s["sigma"], scale=math.exp(s["mu"])))
+        elif d in ("beta", "q_beta"):
+            return float(stats.beta.cdf(x, a=s["a"], b=s["b"]))
+        else:  # pragma: no cover
+            raise ValueError(d)
+        return _unit((x - lo) / (hi - lo)) if hi > lo else 0.5
+
+    def index_of(self, value: Any) -> int:
+        for i, v in enumerate(self.settings["values"]):
+            if v == value and type(v) is type(value):
+                return i
+        for i, v in enumerate(self.settings["values"]):
+            if v == value:
+                return i
+        raise ValueError(f"{value!r} is not one of the values of {self.name}")
+
+    def grid_values(self) -> list[Any]:
+        """Every value a grid visits (W&B: int_uniform min..max, q_uniform min..max step q)."""
+        s = self.settings
+        d = self.distribution
+        if d == "constant":
+            return [s["value"]]
+        if d == "categorical":
+            return list(s["values"])
+        if d == "int_uniform":
+            return list(range(int(s["min"]), int(s["max"]) + 1))
+        if d == "q_uniform":
+            # W&B's engine uses numpy.arange(min, max, q): max itself is excluded.
+            points = np.arange(s["min"], s["max"], s["q"]).tolist()
+            return [int(p) if _is_int(s["q"]) and _is_int(s["min"]) else p for p in points]
+        raise ValueError(f"grid search cannot enumerate a {d} parameter ({self.name})")
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _open(u: float) -> float:
+    """Keep u inside (0, 1) for distributions with infinite tails."""
+    return min(max(u, 1e-12), 1.0 - 1e-12)
+
+
+def _unit(x: float) -> float:
+    return min(max(x, 0.0), 1.0)
+
+
+class Space:
+    """All parameters of a sweep, flattened in W&B's (sorted) order."""
+
+    def __init__(self, params: Iterable[Param]):
+        self.params: list[Param] = sorted(params, key=lambda p: p.path)
+        self.by_name = {p.name: p for p in self.params}
+
+    @classmethod
+    def from_specs(cls, specs: Mapping[tuple[str, ...], Mapping[str, Any]]) -> Space:
+        """Build from `{path: {"distribution": ..., **settings}}`."""
+        params = []
+        for path, spec in specs.items():
+            spec = dict(spec)
+            dist = spec.pop("distribution")
+            params.append(Param(tuple(path), dist, spec))
+        return cls(params)
+
+    @property
+    def searchable(self) -> list[Param]:
+        return [p for p in self.params if not p.is_constant]
+
+    def constants(self) -> dict[str, Any]:
+        return {p.name: p.settings["value"] for p in self.params if p.is_constant}
+
+    def nest(self, flat: Mapping[str, Any]) -> dict[str, Any]:
+        """{'model.depth': 3} -> {'model': {'depth': 3}} for the program's config."""
+        out: dict[str, Any] = {}
+        for p in self.params:
+            if p.name not in flat:
+                continue
+            node = out
+            for part in p.path[:-1]:
+                node = node.setdefault(part, {})
+            node[p.path[-1]] = flat[p.name]
+        return out
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
+def config_key(flat: Mapping[str, Any]) -> str:
+    """A stable identity for a configuration (grid de-duplication, merges)."""
+    text = json.dumps(flat, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

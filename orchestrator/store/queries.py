@@ -1,0 +1,93 @@
+"""Reading runs: leaderboards, traceability queries, history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orchestrator.store.db import Store
+from orchestrator.store.records import FINISHED, RunRecord, SweepRecord
+
+
+def list_sweeps(store: Store, limit: int | None = None) -> list[SweepRecord]:
+    sql = "SELECT * FROM sweeps ORDER BY created_at DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [SweepRecord.from_row(r) for r in store.query(sql)]
+
+
+def leaderboard(store: Store, sweep: SweepRecord, limit: int | None = None, finished_only: bool = False) -> list[RunRecord]:
+    """Runs of a sweep, best first by its metric; runs without a value come last, newest first."""
+    order = "DESC" if sweep.maximize else "ASC"
+    where = "sweep_id = ?"
+    params: list[Any] = [sweep.id]
+    if finished_only:
+        where += " AND state = ?"
+        params.append(FINISHED)
+    sql = (
+        f"SELECT * FROM runs WHERE {where} "
+        f"ORDER BY metric_value IS NULL, metric_value {order}, seq"
+    )
+    if limit:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return [RunRecord.from_row(r) for r in store.query(sql, tuple(params))]
+
+
+def best_run(store: Store, sweep: SweepRecord) -> RunRecord | None:
+    """The best finished run by the sweep metric, or None."""
+    if not sweep.metric_name:
+        return None
+    rows = leaderboard(store, sweep, limit=1, finished_only=True)
+    if rows and rows[0].metric_value is not None:
+        return rows[0]
+    return None
+
+
+def state_counts(store: Store, sweep_id: str) -> dict[str, int]:
+    rows = store.query("SELECT state, COUNT(*) AS n FROM runs WHERE sweep_id = ? GROUP BY state", (sweep_id,))
+    return {r["state"]: r["n"] for r in rows}
+
+
+def find_runs(store: Store, *, commit: str | None = None, branch: str | None = None, env: str | None = None,
+              since: float | None = None, sweep_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
+    """Runs by commit (full SHA or prefix), branch, environment, time: "which runs came from this code?"."""
+    where, params = [], []
+    if commit:
+        commit = commit.lower()
+        if len(commit) == 40:
+            where.append("sha = ?")
+            params.append(commit)
+        else:
+            # a prefix range scan uses the index, unlike LIKE
+            where.append("sha >= ? AND sha < ?")
+            params += [commit, commit + "g"]
+    if branch:
+        where.append("branch = ?")
+        params.append(branch)
+    if env:
+        where.append("env = ?")
+        params.append(env)
+    if since is not None:
+        where.append("created_at >= ?")
+        params.append(since)
+    if sweep_id:
+        where.append("sweep_id = ?")
+        params.append(sweep_id)
+    sql = "SELECT * FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created_at DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [RunRecord.from_row(r) for r in store.query(sql, tuple(params))]
+
+
+def run_history(store: Store, run_id: str) -> list[dict[str, Any]]:
+    rows = store.query("SELECT data_json FROM history WHERE run_id = ? ORDER BY step", (run_id,))
+    return [json.loads(r[0]) for r in rows]
+
+
+def get_run(store: Store, run_id: str) -> RunRecord | None:
+    rows = store.query("SELECT * FROM runs WHERE id = ?", (run_id,))
+    return RunRecord.from_row(rows[0]) if rows else None
