@@ -91,7 +91,7 @@ class Store:
     @property
     def root(self) -> Path:
         """Directory beside the store file for run folders and artifacts."""
-        return self.path.parent
+        return self.path.resolve().parent
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
