@@ -51,7 +51,7 @@ def create_sweep_from_file(file: str, *, overrides: list[str], add: bool, seed: 
                            backend: str | None, env_override: str | None, tags: tuple[str, ...],
                            project_file: str | None, allow_dirty: bool, shard: str | None,
                            announce: Callable[[str], None] = _say, flags: dict[str, Any] | None = None,
-                           ) -> tuple[SweepHandle, Prepared, SweepConfig]:
+                           sweep_id: str | None = None) -> tuple[SweepHandle, Prepared, SweepConfig]:
     """Validate, route, guard, then create the sweep. Nothing is written before all checks pass."""
     config = load_sweep_with_warnings(file, overrides, add, lambda w: click.echo(f"sweepci: warning: {w}", err=True))
     shard_kn = parse_shard(shard)
@@ -66,20 +66,20 @@ def create_sweep_from_file(file: str, *, overrides: list[str], add: bool, seed: 
     if prepared.notes:
         sweep_flags["guard"] = prepared.notes
     handle = get_backend(chosen, store_path).create(
-        config, prepared.run_context, seed=seed, shard=shard_kn, sweep_file=file, flags=sweep_flags,
+        config, prepared.run_context, seed=seed, shard=shard_kn, sweep_file=file, flags=sweep_flags, sweep_id=sweep_id,
     )
     _github_mask_and_outputs({"sweep-id": handle.path, "env": prepared.route.env, "project": prepared.route.project})
     return handle, prepared, config
 
 
 def run_sweep(file: str, *, overrides, add, seed, store_path, backend, env_override, tags, project_file, allow_dirty,
-              count, parallel, shard, options: AgentOptions, quiet: bool, as_json: bool, debug: bool) -> int:
+              count, parallel, shard, options: AgentOptions, sweep_id: str | None = None, quiet: bool, as_json: bool, debug: bool) -> int:
     """Create a sweep and run agents until done; print the leaderboard."""
     target = count or DEFAULT_COUNT
     handle, prepared, config = create_sweep_from_file(
         file, overrides=overrides, add=add, seed=seed, store_path=store_path, backend=backend,
         env_override=env_override, tags=tags, project_file=project_file, allow_dirty=allow_dirty, shard=shard,
-        flags={"target_total": target},
+        flags={"target_total": target}, sweep_id=sweep_id,
     )
     _say(f"sweep {handle.path} created")
     options.count = None

@@ -52,7 +52,8 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def create(self, config: SweepConfig, context: RunContext, *, seed: int = 0, shard: tuple[int, int] = (0, 1),
-               sweep_file: str | None = None, flags: dict[str, Any] | None = None) -> SweepHandle: ...
+               sweep_file: str | None = None, flags: dict[str, Any] | None = None,
+               sweep_id: str | None = None) -> SweepHandle: ...
 
     @abc.abstractmethod
     def run_agent(self, handle: SweepHandle, context: RunContext, options: AgentOptions, quiet: bool = False) -> AgentResult: ...

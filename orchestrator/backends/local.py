@@ -27,14 +27,17 @@ class LocalBackend(Backend):
         self.store_path = Path(store_path)
 
     def create(self, config: SweepConfig, context: RunContext, *, seed: int = 0, shard: tuple[int, int] = (0, 1),
-               sweep_file: str | None = None, flags: dict[str, Any] | None = None) -> SweepHandle:
+               sweep_file: str | None = None, flags: dict[str, Any] | None = None,
+               sweep_id: str | None = None) -> SweepHandle:
+        if sweep_id is not None:
+            _check_sweep_id(sweep_id)
         with open_store(self.store_path) as store:
             sweep = store_runs.create_sweep(
                 store, project=context.project, method=config.method, config=config.raw,
                 metric_name=config.metric.name if config.metric else None,
                 metric_goal=config.metric.goal if config.metric else None, name=config.name, env=context.env,
                 sweep_file=sweep_file, seed=seed, shard_index=shard[0], shard_count=shard[1],
-                context=context.ci, flags=flags,
+                context=context.ci, flags=flags, sweep_id=sweep_id,
             )
         return SweepHandle("local", sweep.id, sweep.project, context.entity, extra={"store": str(self.store_path)})
 
@@ -61,6 +64,15 @@ class LocalBackend(Backend):
                 RunView(r.id, r.state, r.config, r.summary, r.tags, r.metric_value)
                 for r in leaderboard(store, sweep)
             ]
+
+
+def _check_sweep_id(sweep_id: str) -> None:
+    import re
+
+    from orchestrator.errors import UsageError
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", sweep_id):
+        raise UsageError(f"--sweep-id {sweep_id!r}: use 1-64 lowercase letters, digits, - or _")
 
 
 def run_parallel_agents(store_path: Path, sweep_id: str, n: int, options: AgentOptions, debug: bool = False) -> int:

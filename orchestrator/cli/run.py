@@ -48,6 +48,7 @@ def _options(count, run_timeout, time_budget, max_failures, verbose, max_total=N
 @click.option("--parallel", "-p", type=click.IntRange(min=1, max=64), default=1, show_default=True, help="Agents (processes) sharing the sweep.")
 @click.option("--resume", "resume_id", default=None, metavar="SWEEP_ID", help="Go on with a stopped sweep (local backend).")
 @click.option("--shard", default=None, metavar="K/N", help="Run shard K of N (1-based) of a grid/random sweep, for matrix jobs.")
+@click.option("--sweep-id", default=None, help="Id for the new local sweep (shards of one matrix share it, so their stores merge).")
 @set_option
 @add_option
 @seed_option
@@ -60,7 +61,7 @@ def _options(count, run_timeout, time_budget, max_failures, verbose, max_total=N
 @_agent_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def run(ctx: click.Context, file, count, parallel, resume_id, shard, overrides, add, seed, store_path, backend, env_override,
+def run(ctx: click.Context, file, count, parallel, resume_id, shard, sweep_id, overrides, add, seed, store_path, backend, env_override,
         tags, project_file, allow_dirty, run_timeout, time_budget, max_failures, verbose, quiet, as_json) -> int:
     """Create a sweep from FILE and run it to the end (or --count runs).
 
@@ -81,7 +82,7 @@ def run(ctx: click.Context, file, count, parallel, resume_id, shard, overrides, 
     return run_sweep(
         file, overrides=list(overrides), add=add, seed=seed, store_path=store_path, backend=backend, env_override=env_override,
         tags=tags, project_file=project_file, allow_dirty=allow_dirty, count=count, parallel=parallel, shard=shard,
-        options=_options(count, run_timeout, time_budget, max_failures, verbose), quiet=quiet, as_json=as_json,
+        sweep_id=sweep_id, options=_options(count, run_timeout, time_budget, max_failures, verbose), quiet=quiet, as_json=as_json,
         debug=ctx.obj.get("debug", False),
     )
 
@@ -107,15 +108,17 @@ def _default_sweep_file(project_file: str | None) -> str:
 @project_file_option
 @allow_dirty_option
 @click.option("--shard", default=None, metavar="K/N", help="Create shard K of N of a grid/random sweep.")
+@click.option("--sweep-id", default=None, help="Id for the new local sweep.")
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep as JSON.")
-def create(file, overrides, add, seed, store_path, backend, env_override, tags, project_file, allow_dirty, shard, as_json) -> int:
+def create(file, overrides, add, seed, store_path, backend, env_override, tags, project_file, allow_dirty, shard, sweep_id,
+           as_json) -> int:
     """Create a sweep from FILE and print its id (like `wandb sweep`)."""
     from orchestrator.runner import create_sweep_from_file
 
     handle, _prepared, _config = create_sweep_from_file(
         file, overrides=list(overrides), add=add, seed=seed, store_path=store_path, backend=backend,
         env_override=env_override, tags=tags, project_file=project_file, allow_dirty=allow_dirty, shard=shard,
-        announce=warn,
+        announce=warn, sweep_id=sweep_id,
     )
     if as_json:
         from orchestrator.cli.common import print_json

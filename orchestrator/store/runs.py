@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from orchestrator.errors import NotFoundError
+from orchestrator.errors import NotFoundError, UsageError
 from orchestrator.search.base import Trial
 from orchestrator.search.space import config_key
 from orchestrator.store.db import Store
@@ -41,6 +41,8 @@ def create_sweep(store: Store, *, project: str, method: str, config: dict[str, A
     now = time.time()
     sid = sweep_id or new_id()
     with store.transaction() as conn:
+        if conn.execute("SELECT 1 FROM sweeps WHERE id = ?", (sid,)).fetchone():
+            raise UsageError(f"sweep '{sid}' already exists in {store.path}; resume it with sweepci run --resume {sid}")
         conn.execute(
             "INSERT INTO sweeps (id, name, project, env, backend, method, metric_name, metric_goal, config_json,"
             " sweep_file, seed, shard_index, shard_count, status, context_json, flags_json, remote_path,"

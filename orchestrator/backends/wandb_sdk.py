@@ -1,0 +1,319 @@
+"""sweepci's thin layer over the ``wandb`` SDK: environment, key check, sweeps, runs.
+
+The SDK is imported inside each function, so ``sweepci --help`` and the local
+backend never pay for it. The API key is only ever read from ``WANDB_API_KEY``:
+``wandb login`` is never called, nothing writes it to disk, and every message
+that leaves this module is scrubbed of it. The agent process runs
+``wandb_agent_child.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.parse
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from orchestrator.errors import BackendError, MissingDependencyError, UsageError
+
+KEY_VARIABLE = "WANDB_API_KEY"
+
+# Defaults that make a dead or failing W&B surface in seconds, not minutes
+# (FACTS.md: a 500 on UpsertSweep takes ~95 s with the SDK's defaults, a dead
+# server ~100 s in wandb.init). The caller's own values win.
+BOUNDED_RETRIES = {
+    "WANDB_HTTP_TIMEOUT": "10",
+    "WANDB__GRAPHQL_RETRY_MAX": "2",
+    "WANDB__GRAPHQL_RETRY_WAIT_MAX_SECONDS": "1",
+    "WANDB_INIT_TIMEOUT": "60",
+}
+
+# Left over from an enclosing W&B agent, these would make the SDK think it is
+# already inside a sweep run.
+_INHERITED_RUN_VARIABLES = ("WANDB_RUN_ID", "WANDB_SWEEP_ID", "WANDB_SWEEP_PARAM_PATH")
+
+# The SDK keeps its settings in a process-wide singleton read from os.environ,
+# so calls that swap the environment must not overlap.
+_SESSION_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SweepRef:
+    """Where a W&B sweep lives."""
+
+    entity: str
+    project: str
+    sweep_id: str
+    url: str | None = None
+
+    @property
+    def path(self) -> str:
+        """``ENTITY/PROJECT/SWEEP_ID``, as ``wandb agent`` and ``wandb.Api().sweep`` take it."""
+        return f"{self.entity}/{self.project}/{self.sweep_id}"
+
+
+def parse_sweep_path(text: str) -> SweepRef:
+    """Read ``ENTITY/PROJECT/SWEEP_ID`` (the form ``wandb sweep`` prints)."""
+    parts = text.strip().strip("/").split("/")
+    if len(parts) != 3 or not all(parts):
+        raise UsageError(f"expected a sweep as ENTITY/PROJECT/SWEEP_ID, got {text!r}")
+    return SweepRef(*parts)
+
+
+def import_wandb() -> ModuleType:
+    """The ``wandb`` module, or a one-line error saying how to install it."""
+    try:
+        import wandb
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the wandb backend needs the W&B SDK: pip install 'sweepci[wandb]'"
+        ) from exc
+    return wandb
+
+
+def sdk_environment(base_env: dict[str, str], workdir: Path) -> dict[str, str]:
+    """An environment for SDK calls and agent processes that keeps W&B files in ``workdir``.
+
+    The key stays an environment variable: no netrc, no settings file. The
+    SDK's own files (run logs, sweep parameter files, cache, settings) go under
+    ``workdir`` so a CI job leaves nothing behind in ``$HOME``.
+    """
+    env = {k: v for k, v in base_env.items() if k not in _INHERITED_RUN_VARIABLES}
+    for name, default in BOUNDED_RETRIES.items():
+        env.setdefault(name, default)
+    workdir = Path(workdir).resolve()
+    dirs = {"WANDB_DIR": workdir, "WANDB_CONFIG_DIR": workdir / "config"}
+    dirs["WANDB_CACHE_DIR"] = workdir / "cache"
+    for name, path in dirs.items():
+        path.mkdir(parents=True, exist_ok=True)
+        env[name] = str(path)
+    # The agent writes sweep parameter files into $WANDB_DIR/wandb/.
+    (workdir / "wandb").mkdir(exist_ok=True)
+    env["WANDB_SILENT"] = "true"
+    return env
+
+
+def scrub(text: str, env: dict[str, str], one_line: bool = True) -> str:
+    """``text`` with the API key replaced (and folded onto one line)."""
+    key = env.get(KEY_VARIABLE)
+    if key:
+        text = text.replace(key, "***")
+    return " ".join(text.split()) if one_line else text
+
+
+@contextlib.contextmanager
+def sdk_session(env: dict[str, str], action: str) -> Iterator[ModuleType]:
+    """Run SDK calls with ``env`` as the process environment; errors become ``BackendError``.
+
+    The SDK reads its settings from ``os.environ`` into a singleton, so the
+    environment is swapped in and the singleton torn down on both sides. Its
+    prints (``wandb.sweep`` prints the id and URL) are swallowed: sweepci prints
+    its own, and stdout may be a JSON document.
+    """
+    wandb = import_wandb()
+    if not env.get(KEY_VARIABLE):
+        raise BackendError(f"{KEY_VARIABLE} is not set; the wandb backend needs a W&B API key")
+    with _SESSION_LOCK:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)
+        try:
+            wandb.teardown()
+            with contextlib.redirect_stdout(io.StringIO()):
+                yield wandb
+        except wandb.errors.AuthenticationError as exc:
+            raise BackendError(
+                f"W&B rejected the API key in {KEY_VARIABLE} while trying to {action}: "
+                + scrub(str(exc), env)
+            ) from None
+        except (wandb.errors.Error, OSError, ValueError, KeyError, TypeError) as exc:
+            # A failed GraphQL call surfaces as CommError or as a plain error from
+            # the response parsing; both mean "W&B did not do it".
+            raise BackendError(
+                f"W&B could not {action}: {scrub(str(exc), env) or type(exc).__name__}"
+            ) from None
+        finally:
+            wandb.teardown()
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def check_key(env: dict[str, str]) -> str:
+    """Check that ``WANDB_API_KEY`` is set and accepted; return the viewer's entity."""
+    with sdk_session(env, "check the API key") as wandb:
+        viewer = wandb.Api().viewer
+        entity = getattr(viewer, "entity", None)
+    if not entity:
+        raise BackendError(f"W&B rejected the API key in {KEY_VARIABLE} (no user for it)")
+    return str(entity)
+
+
+def create_sweep(
+    config: dict[str, Any], project: str, entity: str | None, env: dict[str, str]
+) -> SweepRef:
+    """Create a sweep on the W&B sweep server with ``wandb.sweep``."""
+    with sdk_session(env, f"create a sweep in project {project!r}") as wandb:
+        sweep_id = wandb.sweep(dict(config), project=project, entity=entity)
+        api = wandb.Api()
+        # wandb.sweep learns the entity from the server when none was given.
+        entity = entity or os.environ.get("WANDB_ENTITY") or api.default_entity
+        app_url = wandb.util.app_url(api.settings["base_url"])
+    if not sweep_id or not entity:
+        raise BackendError(f"W&B did not return a sweep id for project {project!r}")
+    quoted = "/".join(urllib.parse.quote(p) for p in (entity, project))
+    return SweepRef(entity, project, sweep_id, f"{app_url}/{quoted}/sweeps/{sweep_id}")
+
+
+def list_runs(sweep: SweepRef, env: dict[str, str]) -> list[dict[str, Any]]:
+    """The sweep's runs with their config, summary metrics and tags, oldest first."""
+    with sdk_session(env, f"list the runs of sweep {sweep.path}") as wandb:
+        runs = wandb.Api().runs(
+            f"{sweep.entity}/{sweep.project}", filters={"sweep": sweep.sweep_id}, lazy=False
+        )
+        return [
+            {
+                "id": run.id,
+                "name": run.name,
+                "state": run.state,
+                "config": {k: v for k, v in dict(run.config).items() if not k.startswith("_")},
+                "summary": {
+                    k: v for k, v in dict(run.summary_metrics).items() if not k.startswith("_")
+                },
+                "tags": list(run.tags or []),
+                "created_at": run.created_at,
+                "url": run.url,
+            }
+            for run in runs
+        ]
+
+
+def best_run(runs: list[dict[str, Any]], metric_name: str, goal: str) -> dict[str, Any] | None:
+    """The run with the best numeric ``summary[metric_name]``; ``None`` when no run has one."""
+    if goal not in ("minimize", "maximize"):
+        raise UsageError(f"metric goal must be minimize or maximize, got {goal!r}")
+    scored = [
+        r
+        for r in runs
+        if isinstance(r.get("summary", {}).get(metric_name), int | float)
+        and not isinstance(r["summary"][metric_name], bool)
+        and math.isfinite(r["summary"][metric_name])
+    ]
+    if not scored:
+        return None
+    pick = max if goal == "maximize" else min
+    return pick(scored, key=lambda r: r["summary"][metric_name])
+
+
+def run_agent(
+    sweep: SweepRef,
+    count: int,
+    env: dict[str, str],
+    tags: list[str],
+    ci_config: dict[str, Any],
+    workdir: Path,
+    *,
+    cwd: Path | None = None,
+    poll_interval: float = 1.0,
+    timeout: float | None = None,
+) -> int:
+    """Run W&B's agent for ``sweep`` until ``count`` runs finished or the sweep is done.
+
+    The agent is a separate process (``wandb_agent_child``) running the SDK's
+    ``wandb agent`` code, because the agent mutates ``os.environ`` and the SDK
+    singleton for every run, and a process can be bounded by ``timeout`` and
+    stopped with its runs. Every run gets ``tags`` (``WANDB_TAGS``) and
+    ``ci_config`` under ``ci`` in its config. The agent's output goes to stderr
+    and ``workdir/agent.log``, keeping stdout for sweepci. Returns the agent's
+    exit code (0: it stopped normally; failed runs show in ``list_runs``).
+    """
+    import_wandb()  # fail before starting a process when the SDK is missing
+    if count < 1:
+        raise UsageError(f"an agent needs a run count of at least 1, got {count}")
+    if bad := [t for t in tags if "," in t]:
+        raise UsageError(f"W&B tags are passed comma-separated and cannot hold a comma: {bad[0]!r}")
+    if not env.get(KEY_VARIABLE):
+        raise BackendError(f"{KEY_VARIABLE} is not set; the wandb backend needs a W&B API key")
+    workdir = Path(workdir).resolve()
+    child_env = sdk_environment(env, workdir)
+    child_env.pop("WANDB_TAGS", None)
+    if tags:  # an empty WANDB_TAGS makes wandb.init fail (FACTS.md)
+        child_env["WANDB_TAGS"] = ",".join(tags)
+    # The agent starts runs as `/usr/bin/env python <program>`: let `python` be
+    # the interpreter that has wandb (and sweepci) installed.
+    child_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    extra_config = workdir / "run-config.json"
+    extra_config.write_text(json.dumps({"ci": ci_config}, default=str), encoding="utf-8")
+    command = [sys.executable, "-m", "orchestrator.backends.wandb_agent_child", sweep.path]
+    command += ["--count", str(count), "--poll-interval", str(poll_interval)]
+    command += ["--extra-config", str(extra_config)]
+    process = subprocess.Popen(
+        command,
+        env=child_env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,  # Ctrl-C reaches sweepci, which stops the agent in order
+    )
+    tail: deque[str] = deque(maxlen=40)
+    copier = threading.Thread(
+        target=_copy_output, args=(process, workdir / "agent.log", tail, env), daemon=True
+    )
+    copier.start()
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop_agent(process)
+        raise BackendError(
+            f"the W&B agent for sweep {sweep.path} did not finish within {timeout:g} s"
+        ) from None
+    except BaseException:
+        _stop_agent(process)
+        raise
+    finally:
+        copier.join(timeout=5)
+    if code == 3:
+        from orchestrator.backends.wandb_agent_child import ERROR_PREFIX
+
+        reason = next((line for line in reversed(tail) if line.startswith(ERROR_PREFIX)), "")
+        reason = reason.removeprefix(ERROR_PREFIX).strip() or "see the agent log above"
+        raise BackendError(f"the W&B agent for sweep {sweep.path} failed: {scrub(reason, env)}")
+    return code
+
+
+def _copy_output(
+    process: subprocess.Popen[str], log_path: Path, tail: deque[str], env: dict[str, str]
+) -> None:
+    """Copy the agent's output to stderr and a log file, keeping the last lines."""
+    assert process.stdout is not None
+    with open(log_path, "a", encoding="utf-8") as log:
+        for line in process.stdout:
+            line = scrub(line, env, one_line=False)
+            tail.append(line.strip())
+            log.write(line)
+            sys.stderr.write(line)
+
+
+def _stop_agent(process: subprocess.Popen[str], grace: float = 10.0) -> None:
+    """SIGTERM the agent (it forwards the signal to its run), then kill its group."""
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -1,0 +1,82 @@
+"""Merging stores from parallel jobs (matrix shards) into one, without duplicates."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrator.errors import Location, StoreError
+from orchestrator.store.db import open_store
+
+_SWEEP_COLUMNS = (
+    "id", "name", "project", "env", "backend", "method", "metric_name", "metric_goal", "config_json", "sweep_file",
+    "seed", "shard_index", "shard_count", "status", "status_reason", "context_json", "flags_json", "remote_path",
+    "created_at", "updated_at",
+)
+
+
+@dataclass
+class MergeResult:
+    sweeps_added: int = 0
+    runs_added: int = 0
+    runs_skipped: int = 0
+    history_rows: int = 0
+    sources: list[str] = field(default_factory=list)
+
+
+def merge_stores(sources: list[str | Path], output: str | Path) -> MergeResult:
+    """Copy every sweep, run and history row of `sources` into `output`.
+
+    Runs are identified by id, so merging the same shard twice adds nothing.
+    Shards of one sweep (created with a shared --sweep-id) merge into one sweep
+    record, which stays open unless every shard finished. Each source is
+    checked before anything is written; each source merges in one transaction.
+    """
+    result = MergeResult()
+    out_path = Path(output)
+    for src in sources:
+        if out_path.exists() and Path(src).resolve() == out_path.resolve():
+            raise StoreError("cannot merge a store into itself", Location(str(src)))
+        # validates the file: SQLite, a sweepci schema this version reads
+        open_store(src, create=False, readonly=True).close()
+    with open_store(out_path) as out:
+        for src in sources:
+            out.conn.execute("ATTACH DATABASE ? AS src", (f"file:{Path(src).resolve()}?mode=ro",))
+            try:
+                with out.transaction() as conn:
+                    _merge_one(conn, result)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot merge: {exc}", Location(str(src))) from None
+            finally:
+                out.conn.execute("DETACH DATABASE src")
+            result.sources.append(str(src))
+    return result
+
+
+def _merge_one(conn: sqlite3.Connection, result: MergeResult) -> None:
+    cols = ", ".join(_SWEEP_COLUMNS)
+    before = conn.total_changes
+    conn.execute(f"INSERT OR IGNORE INTO sweeps ({cols}) SELECT {cols} FROM src.sweeps")
+    result.sweeps_added += conn.total_changes - before
+    conn.execute(
+        "UPDATE sweeps SET status = 'running', status_reason = 'a shard did not finish' "
+        "WHERE id IN (SELECT id FROM src.sweeps WHERE status != 'finished')"
+    )
+    existing = {r[0] for r in conn.execute("SELECT id FROM runs WHERE id IN (SELECT id FROM src.runs)")}
+    next_seq = {r[0]: r[1] + 1 for r in conn.execute("SELECT sweep_id, MAX(seq) FROM runs GROUP BY sweep_id")}
+    rows = conn.execute("SELECT * FROM src.runs ORDER BY created_at, id").fetchall()
+    for row in rows:
+        if row["id"] in existing:
+            result.runs_skipped += 1
+            continue
+        data = dict(row)
+        # shards number their runs independently: renumber within the merged sweep
+        data["seq"] = next_seq.get(data["sweep_id"], 0)
+        next_seq[data["sweep_id"]] = data["seq"] + 1
+        names = ", ".join(data)
+        conn.execute(f"INSERT INTO runs ({names}) VALUES ({', '.join('?' * len(data))})", tuple(data.values()))
+        result.runs_added += 1
+    before = conn.total_changes
+    conn.execute("INSERT OR IGNORE INTO history SELECT * FROM src.history")
+    result.history_rows += conn.total_changes - before
