@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from orchestrator.agent.loop import AgentOptions, AgentResult, RunContext
+from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.backends.base import Backend, SweepHandle, choose_backend
 from orchestrator.ci.prepare import Prepared, prepare
 from orchestrator.config.sweep import SweepConfig

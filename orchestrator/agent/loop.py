@@ -14,6 +14,7 @@ from typing import Any
 from orchestrator.agent.collect import collect_metrics, metric_of
 from orchestrator.agent.command import build_argv, child_environment, redact, secret_values, write_param_file
 from orchestrator.agent.process import run_process
+from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.agent.progress import Progress
 from orchestrator.config.sweep import SweepConfig
 from orchestrator.errors import Interrupted, SweepFailed
@@ -24,39 +25,6 @@ from orchestrator.store.db import Store
 from orchestrator.store.records import CRASHED, FAILED, FINISHED, INTERRUPTED, KILLED, RunRecord, SweepRecord, new_id
 
 HEARTBEAT_EVERY_S = 5.0
-
-
-@dataclass
-class AgentOptions:
-    count: int | None = None  # runs this agent starts at most
-    max_total: int | None = None  # runs the sweep may hold in all (shared by --parallel agents)
-    run_timeout: float | None = None
-    time_budget: float | None = None
-    max_failures: int = 3  # consecutive failures before giving up
-    echo: bool = False  # stream the program's output
-    workdir: Path = field(default_factory=Path.cwd)
-
-
-@dataclass
-class RunContext:
-    """Where the runs go and what they carry (from the CI context and routing)."""
-
-    project: str
-    entity: str | None = None
-    env: str | None = None
-    tags: list[str] = field(default_factory=list)
-    ci: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class AgentResult:
-    started: int = 0
-    finished: int = 0
-    failed: int = 0
-    killed: int = 0
-    interrupted: bool = False
-    last_failure: RunRecord | None = None
-    stop_reason: str | None = None
 
 
 class StopFlag:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.agent.loop import AgentOptions, AgentResult, RunContext
+from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.config.sweep import SweepConfig
 from orchestrator.errors import UsageError
 

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from orchestrator.agent.loop import Agent, AgentOptions, AgentResult, RunContext
+from orchestrator.agent.loop import Agent
+from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.agent.progress import Progress
 from orchestrator.backends.base import Backend, RunView, SweepHandle
 from orchestrator.config.sweep import SweepConfig, config_from_dict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.agent.loop import RunContext
+from orchestrator.agent.options import RunContext
 from orchestrator.ci.context import RunContextInfo, from_environment
 from orchestrator.ci.guard import check_prod_guard
 from orchestrator.ci.routing import Route, route

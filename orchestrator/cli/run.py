@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.agent.loop import AgentOptions, RunContext
+from orchestrator.agent.options import AgentOptions, RunContext
 from orchestrator.cli.common import add_option, seed_option, set_option, store_option, warn
 from orchestrator.errors import UsageError
 

@@ -15,6 +15,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from orchestrator.config.yamlload import SCI_NUMBER, float_spelling
+
 # distribution -> (required keys, {optional key: default})
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {
     "constant": (("value",), {}),
@@ -75,9 +77,15 @@ def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def did_you_mean(word: str, choices: set[str] | list[str]) -> str:
+def closest(word: str, choices: set[str] | list[str]) -> str | None:
+    """The choice most like `word`, if any is close enough to be a likely typo."""
     match = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    return match[0] if match else None
+
+
+def did_you_mean(word: str, choices: set[str] | list[str]) -> str:
+    match = closest(word, choices)
+    return f" (did you mean '{match}'?)" if match else ""
 
 
 def infer_distribution(raw: dict) -> str | None:
@@ -132,7 +140,13 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
     elif not isinstance(dist, str) or dist not in DISTRIBUTIONS:
         return fail(f"unknown distribution '{dist}'{did_you_mean(str(dist), set(DISTRIBUTIONS))}", "distribution")
     if dist == "categorical" and "probabilities" in raw:
-        dist = "categorical_w_probabilities"
+        # W&B's schema refuses this too: its categorical takes no probabilities,
+        # and values + probabilities is the distinct categorical_w_probabilities.
+        return fail(
+            "not used by distribution 'categorical'; drop 'distribution: categorical' "
+            "(values with probabilities is categorical_w_probabilities)",
+            "probabilities",
+        )
 
     required, optional = DISTRIBUTIONS[dist]
     allowed = set(required) | set(optional) | {"distribution"}
@@ -150,10 +164,7 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
     for key in ("min", "max", "q", "mu", "sigma", "a", "b"):
         if key in settings and not is_number(settings[key]):
             value = settings[key]
-            hint = ""
-            if isinstance(value, str):
-                hint = " (it is a string; YAML 1.1 reads 1e-5 as a string, write 1.0e-5; remove quotes around numbers)"
-            return fail(f"must be a number, not {type_name(value)} {value!r}{hint}", key)
+            return fail(f"must be a number, not {type_name(value)} {value!r}{_string_number_hint(value)}", key)
         if key in settings and isinstance(settings[key], float) and not math.isfinite(settings[key]):
             return fail("must be a finite number", key)
 
@@ -161,8 +172,9 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
         for key in ("min", "max"):
             if not is_int(settings[key]):
                 return fail(f"int_uniform needs an integer, not {settings[key]!r}", key)
-    if "min" in settings and settings["min"] > settings["max"]:  # type: ignore[operator]
-        return fail(f"min ({settings['min']}) is greater than max ({settings['max']})", "min")
+    # W&B refuses min == max as well ("min is not less than max").
+    if "min" in settings and settings["min"] >= settings["max"]:  # type: ignore[operator]
+        return fail(f"min ({settings['min']}) is not less than max ({settings['max']})", "min")
     if dist in POSITIVE_MIN and settings["min"] <= 0:  # type: ignore[operator]
         return fail(f"{dist} takes the values themselves, so min must be > 0 (got {settings['min']})", "min")
     if "q" in settings and settings["q"] <= 0:  # type: ignore[operator]
@@ -191,7 +203,8 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
             )
         if any(p < 0 for p in probs):
             return fail("must not be negative", "probabilities")
-        if abs(sum(probs) - 1.0) > 1e-6:
+        # the tolerance of numpy.isclose(sum, 1.0), which W&B's engine uses
+        if abs(sum(probs) - 1.0) > 1e-8 + 1e-5:
             return fail(f"must sum to 1 (they sum to {sum(probs):g})", "probabilities")
         settings["probabilities"] = [float(p) for p in probs]
     return ParamSpec(dist, settings), problems
@@ -218,6 +231,19 @@ def check_parameters(raw: object, path: tuple[str, ...] = ()) -> tuple[dict, lis
         if result is not None:
             specs[name] = result
     return specs, problems
+
+
+def _string_number_hint(value: object) -> str:
+    """Why a number may have ended up as a string, when it looks like one."""
+    if not isinstance(value, str):
+        return ""
+    if SCI_NUMBER.match(value) and float_spelling(value) != value:
+        return f" (YAML 1.1 reads this spelling as a string; write {float_spelling(value)})"
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    return " (it is quoted; remove the quotes)"
 
 
 def type_name(value: object) -> str:

@@ -15,6 +15,7 @@ from orchestrator.config.params import (
     GRID_DISTRIBUTIONS,
     ParamSpec,
     check_parameters,
+    closest,
     did_you_mean,
     flatten_specs,
     is_int,
@@ -160,13 +161,21 @@ class _Checker:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
 
-    def error(self, path: tuple, key: str | None, message: str, display_key: str | None = None) -> None:
+    def _locate(self, path: tuple, key: str | None) -> Location:
         loc = locate(self.loaded.data, path, key, self.file)
+        if loc.line is None:
+            # a scalar or an empty document has no marks of its own: name where it starts
+            mark = self.loaded.root_mark
+            loc = Location(self.file, mark.line, mark.column) if mark else Location(self.file, 1, 1)
+        return loc
+
+    def error(self, path: tuple, key: str | None, message: str, display_key: str | None = None) -> None:
+        loc = self._locate(path, key)
         shown = display_key if display_key is not None else ".".join([*map(str, path), key] if key else map(str, path))
         self.errors.append(Problem(loc, message, shown or None))
 
     def warn(self, path: tuple, key: str | None, message: str) -> None:
-        loc = locate(self.loaded.data, path, key, self.file)
+        loc = self._locate(path, key)
         shown = ".".join([*map(str, path), key] if key else map(str, path))
         self.warnings.append(Problem(loc, message, shown or None, "warning"))
 
@@ -192,17 +201,22 @@ def validate_loaded(loaded: LoadedYAML) -> ValidationResult:
         c.error((), None, f"a sweep file must be a mapping of keys, not {type_name(data)}")
         return ValidationResult(c.file, None, c.errors, c.warnings)
 
+    # a misspelt required key is one problem: say "did you mean", not also "missing"
+    misspelt: set[str] = set()
     for key in data:
         if key in IGNORED_KEYS:
             c.warn((), key, "is a W&B Launch/advanced key that sweepci ignores")
         elif key not in TOP_LEVEL_KEYS:
             c.error((), str(key), f"unknown key{did_you_mean(str(key), TOP_LEVEL_KEYS)}")
+            misspelt.add(closest(str(key), TOP_LEVEL_KEYS) or "")
 
     method = data.get("method")
     if "method" not in data:
-        c.error((), None, "missing required key 'method' (grid, random or bayes)", "method")
+        if "method" not in misspelt:
+            c.error((), None, "missing required key 'method' (grid, random or bayes)", "method")
     elif method not in METHODS:
-        c.error((), "method", f"must be one of grid, random, bayes, not {method!r}{did_you_mean(str(method), set(METHODS))}")
+        hint = did_you_mean(method, set(METHODS)) if isinstance(method, str) else ""
+        c.error((), "method", f"must be one of grid, random, bayes, not {method!r}{hint}")
 
     for key in ("program", "name", "description", "project", "entity"):
         if key in data and not isinstance(data[key], str):
@@ -227,7 +241,8 @@ def validate_loaded(loaded: LoadedYAML) -> ValidationResult:
 
     specs: dict = {}
     if "parameters" not in data:
-        c.error((), None, "missing required key 'parameters'", "parameters")
+        if "parameters" not in misspelt:
+            c.error((), None, "missing required key 'parameters'", "parameters")
     else:
         specs, problems = check_parameters(data["parameters"])
         for p in problems:
@@ -235,6 +250,8 @@ def validate_loaded(loaded: LoadedYAML) -> ValidationResult:
                 c.error((), "parameters", p.message)
             else:
                 c.error(_param_path(p.path), p.key, p.message, ".".join([*p.path, p.key] if p.key else p.path))
+        if not problems:
+            _check_flat_names(c, specs)
         if method == "grid" and not problems:
             for path, spec in flatten_specs(specs).items():
                 if spec.distribution not in GRID_DISTRIBUTIONS:
@@ -249,6 +266,10 @@ def validate_loaded(loaded: LoadedYAML) -> ValidationResult:
     uses_program = any("${program}" in str(part) for part in command)
     if uses_program and "program" not in data and not c.errors:
         c.error((), None, "missing 'program' (the training script the command runs)", "program")
+
+    # one line per problem: a warning on a line that already has an error repeats it
+    error_lines = {e.location.line for e in c.errors}
+    c.warnings = [w for w in c.warnings if w.location.line not in error_lines]
 
     config = None
     if not c.errors:
@@ -333,9 +354,15 @@ def _check_command(c: _Checker, data: dict) -> list[str]:
 
 
 def _warn_values(c: _Checker, params: Any, path: tuple[str, ...]) -> None:
-    """Warn about values that are probably not what the author meant."""
+    """Warn about values that are probably not what the author meant.
+
+    An item the loader already warned about (`1e-5`, `no`) is not warned
+    about again, and a list whose items were warned about is not also
+    reported as mixing types: one line per problem.
+    """
     if not isinstance(params, dict):
         return
+    already = {(f.line, f.column) for f in c.loaded.findings}
     for name, spec in params.items():
         if not isinstance(spec, dict):
             continue
@@ -344,12 +371,32 @@ def _warn_values(c: _Checker, params: Any, path: tuple[str, ...]) -> None:
             _warn_values(c, spec["parameters"], here)
         values = spec.get("values")
         if isinstance(values, MarkedList):
+            warned = False
             for i, v in enumerate(values):
-                if isinstance(v, str) and _looks_numeric(v):
+                mark = values.item_marks[i]
+                if (mark.line, mark.column) in already:
+                    warned = True
+                elif isinstance(v, str) and _looks_numeric(v):
                     c.warn(_param_path(here) + ("values", i), None, f"'{v}' is a string, not a number; the program gets text")
+                    warned = True
             kinds = {type(v) for v in values if v is not None}
-            if len(kinds) > 1 and not (kinds <= {int, float}):
+            if not warned and len(kinds) > 1 and not (kinds <= {int, float}):
                 c.warn(_param_path(here), "values", "mixes types (" + ", ".join(sorted(k.__name__ for k in kinds)) + ")")
+
+
+def _check_flat_names(c: _Checker, specs: dict) -> None:
+    """`a.b` and a nested `a: {parameters: {b}}` would both be the run config key `a.b`."""
+    seen: dict[str, tuple[str, ...]] = {}
+    for path in flatten_specs(specs):
+        name = ".".join(path)
+        if name in seen:
+            c.error(
+                _param_path(path), None,
+                f"two parameters make the config key '{name}' (a dotted name and a nested group); rename one",
+                name,
+            )
+        else:
+            seen[name] = path
 
 
 def _looks_numeric(text: str) -> bool:

@@ -17,7 +17,7 @@ from orchestrator.errors import ConfigError, Location
 
 # A number in scientific notation that YAML 1.1 does not resolve as a float
 # (no dot in the mantissa, or no sign on the exponent).
-_SCI_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+SCI_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 _YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 
 
@@ -61,6 +61,8 @@ class LoadedYAML:
     path: str
     data: object
     findings: list[Finding] = field(default_factory=list)
+    # where the document's top node starts (a scalar or list at the top has no marks of its own)
+    root_mark: Mark | None = None
 
 
 def _mark(node: yaml.Node) -> Mark:
@@ -121,14 +123,14 @@ def _make_loader(findings: list[Finding]) -> type[yaml.SafeLoader]:
 
     def construct_str(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
         value = loader.construct_yaml_str(node)
-        if node.style is None and _SCI_NUMBER.match(value):
+        if node.style is None and SCI_NUMBER.match(value):
             m = _mark(node)
             findings.append(
                 Finding(
                     m.line,
                     m.column,
                     f"'{value}' is read as a string by YAML 1.1, not a number; write it with a dot "
-                    f"and a signed exponent (e.g. {_float_spelling(value)})",
+                    f"and a signed exponent (e.g. {float_spelling(value)})",
                 )
             )
         return value
@@ -143,7 +145,7 @@ def _make_loader(findings: list[Finding]) -> type[yaml.SafeLoader]:
 _SCI_PARTS = re.compile(r"^([-+]?)(\d*)(?:\.(\d*))?[eE]([-+]?)(\d+)$")
 
 
-def _float_spelling(text: str) -> str:
+def float_spelling(text: str) -> str:
     """'1e-5' -> '1.0e-5', '2E5' -> '2.0e+5': the YAML 1.1 float spelling."""
     m = _SCI_PARTS.match(text)
     if not m:
@@ -156,21 +158,47 @@ def load_yaml_text(text: str, path: str) -> LoadedYAML:
     """Parse YAML text; syntax errors become a ConfigError with the place."""
     findings: list[Finding] = []
     loader_cls = _make_loader(findings)
+    root_mark = None
     try:
         loader = loader_cls(text)
         try:
-            data = loader.get_single_data()
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+            root_mark = _mark(node) if node is not None else None
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+            # "unexpected end of stream" names the end of the file; the fix is where the
+            # unclosed quote or bracket began
+            mark = exc.context_mark
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}", Location(path, line, col)) from None
+        raise ConfigError(f"invalid YAML: {_syntax_message(exc)}", Location(path, line, col)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", Location(path)) from None
-    return LoadedYAML(path=path, data=data, findings=findings)
+    return LoadedYAML(path=path, data=data, findings=findings, root_mark=root_mark)
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem and context as one sentence, naming where the context began."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "'\\t'" in problem or "tab character" in problem:
+        return "a tab character; YAML indents with spaces only, never tabs"
+    context = exc.context if exc.problem else None
+    if not context:
+        return problem
+    if context.startswith("expected"):
+        return f"{context}, {problem}"
+    if problem.startswith("expected <block end>"):
+        problem += "; check the indentation"
+    where = ""
+    if exc.context_mark is not None and (
+        exc.problem_mark is None or exc.context_mark.line != exc.problem_mark.line
+    ):
+        where = f" that starts at line {exc.context_mark.line + 1}"
+    return f"{problem} ({context}{where})"
 
 
 def load_yaml_file(path: str | Path) -> LoadedYAML:
@@ -187,5 +215,10 @@ def load_yaml_file(path: str | Path) -> LoadedYAML:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", Location(str(path))) from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+            Location(str(path), line, column),
+        ) from None
     return load_yaml_text(text, str(path))

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 LOG_SPACE = {"log_uniform", "log_uniform_values", "q_log_uniform", "q_log_uniform_values"}
 INV_LOG_SPACE = {"inv_log_uniform", "inv_log_uniform_values"}
@@ -81,10 +80,16 @@ class Param:
             lo, hi = -math.log(s["max"]), -math.log(s["min"])
             x = math.exp(-(lo + (1.0 - u) * (hi - lo)))
         elif d in ("normal", "q_normal"):
+            from scipy import stats  # scipy.stats takes ~0.7 s to import: only when needed
+
             x = float(stats.norm.ppf(_open(u), loc=s["mu"], scale=s["sigma"]))
         elif d in ("log_normal", "q_log_normal"):
+            from scipy import stats
+
             x = float(stats.lognorm.ppf(_open(u), s=s["sigma"], scale=math.exp(s["mu"])))
         elif d in ("beta", "q_beta"):
+            from scipy import stats
+
             x = float(stats.beta.ppf(u, a=s["a"], b=s["b"]))
         else:  # pragma: no cover - config validation rejects unknown distributions
             raise ValueError(f"unknown distribution {d}")
@@ -126,10 +131,16 @@ class Param:
             lo, hi = -math.log(s["max"]), -math.log(s["min"])
             return _unit(1.0 - (-math.log(max(x, 1e-300)) - lo) / (hi - lo) if hi > lo else 0.5)
         elif d in ("normal", "q_normal"):
+            from scipy import stats
+
             return float(stats.norm.cdf(x, loc=s["mu"], scale=s["sigma"]))
         elif d in ("log_normal", "q_log_normal"):
+            from scipy import stats
+
             return float(stats.lognorm.cdf(x, s=s["sigma"], scale=math.exp(s["mu"])))
         elif d in ("beta", "q_beta"):
+            from scipy import stats
+
             return float(stats.beta.cdf(x, a=s["a"], b=s["b"]))
         else:  # pragma: no cover
             raise ValueError(d)
@@ -151,14 +162,33 @@ class Param:
         if d == "constant":
             return [s["value"]]
         if d == "categorical":
-            return list(s["values"])
+            return _distinct(s["values"])
         if d == "int_uniform":
             return list(range(int(s["min"]), int(s["max"]) + 1))
         if d == "q_uniform":
-            # W&B's engine uses numpy.arange(min, max, q): max itself is excluded.
-            points = np.arange(s["min"], s["max"], s["q"]).tolist()
-            return [int(p) if _is_int(s["q"]) and _is_int(s["min"]) else p for p in points]
+            # W&B's engine uses numpy.arange(min, max, q): max itself is excluded, and the
+            # values are ints only when min, max and q all are (numpy's dtype rule).
+            return _distinct(np.arange(s["min"], s["max"], s["q"]).tolist())
         raise ValueError(f"grid search cannot enumerate a {d} parameter ({self.name})")
+
+
+def _grid_identity(value: Any) -> str:
+    """W&B's grid tells values apart by their YAML text, with 3.0 the same as 3."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    """Values in order, each once (W&B's grid never runs the same point twice)."""
+    seen: set[str] = set()
+    out = []
+    for v in values:
+        key = _grid_identity(v)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
 
 
 def _is_int(x: Any) -> bool:
