@@ -93,8 +93,12 @@ parameters:
     assert "branch:feature/x" in tags and "env:dev" in tags and "trigger:local" in tags
     assert any(t.startswith("sha:") and len(t) == 44 for t in tags)
     assert "WANDB_API_KEY" not in child and "GITHUB_TOKEN" not in child  # secrets never reach the program
-    assert "wandb_version: 1" in record["param_file"] and "lr:\n  value: 0.5" in record["param_file"]
-    assert "ci:" in record["param_file"] and "feature/x" in record["param_file"]
+    import yaml
+
+    params = yaml.safe_load(record["param_file"])
+    assert params["wandb_version"] == 1 and params["lr"] == {"value": 0.5}
+    assert params["name"] == {"value": "two words ünïcode"} and params["flag"] == {"value": False}
+    assert params["ci"]["value"]["branch"] == "feature/x"
 
 
 def test_failing_program_is_recorded_with_its_stderr_and_exit_1(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 _ENVVAR = re.compile(r"\$\{envvar:([A-Z0-9_]*)\}")
 
@@ -81,10 +80,13 @@ def build_argv(command: Sequence[str], program: str | None, params: Mapping[str,
 
 def write_param_file(path: Path, params: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> None:
     """The YAML file WANDB_SWEEP_PARAM_PATH names: `wandb_version: 1` and `name: {value: ...}`."""
-    body: dict[str, Any] = {name: {"value": value} for name, value in params.items()}
-    for name, value in (extra or {}).items():
-        body[name] = {"value": value}
-    text = "wandb_version: 1\n\n" + yaml.safe_dump(body, default_flow_style=False, allow_unicode=True, sort_keys=False)
+    items = list(params.items()) + list((extra or {}).items())
+    # JSON flow mappings are valid YAML and an order of magnitude faster to write
+    # than yaml.safe_dump, which matters for sweeps of short runs
+    lines = ["wandb_version: 1", ""]
+    for name, value in items:
+        lines.append(f"{json.dumps(str(name))}: {json.dumps({'value': value}, ensure_ascii=False, default=str)}")
+    text = "\n".join(lines) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 

@@ -2,15 +2,17 @@
 
 The child gets its own session so that the whole group (the program and
 anything it forks) can be stopped at once on timeout, early termination,
-Ctrl-C or SIGTERM. On Linux it is also told to die with the agent
-(PR_SET_PDEATHSIG), so a SIGKILLed agent leaves no orphan behind.
+Ctrl-C or SIGTERM; its group id is recorded in the store at once, so an agent
+that is SIGKILLed leaves a group that `--resume` stops. On Linux the agent
+waits on a pidfd and the stderr pipe with one select(), so it notices the
+exit at once without helper threads (per-run overhead matters for short runs).
 """
 
 from __future__ import annotations
 
 import collections
-import ctypes
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -23,44 +25,41 @@ from pathlib import Path
 TAIL_LINES = 40
 TAIL_BYTES = 8192
 STOP_GRACE_S = 5.0
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
+DRAIN_AFTER_EXIT_S = 2.0
 
 
 class StderrTail:
-    """Copies a pipe to a log file and keeps only the last lines in memory
+    """Copies stderr to a log file and keeps only the last lines in memory
     (a run may print megabytes)."""
 
-    def __init__(self, pipe, log_path: Path, echo: bool = False):
-        self._pipe = pipe
-        self._log_path = log_path
+    def __init__(self, log_path: Path, echo: bool = False):
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in close()
         self._echo = echo
         self._lines: collections.deque[bytes] = collections.deque(maxlen=TAIL_LINES)
-        self._thread = threading.Thread(target=self._pump, daemon=True)
-        self._thread.start()
+        self._partial = b""
 
-    def _pump(self) -> None:
-        with open(self._log_path, "ab") as log:
-            for line in iter(self._pipe.readline, b""):
-                try:
-                    log.write(line)
-                except OSError:
-                    pass  # a full disk must not stop the run; the tail still has it
-                self._lines.append(line[-TAIL_BYTES:])
-                if self._echo:
-                    sys.stderr.buffer.write(line)
-                    sys.stderr.flush()
-        self._pipe.close()
+    def feed(self, data: bytes) -> None:
+        try:
+            self._log.write(data)
+        except OSError:
+            pass  # a full disk must not stop the run; the tail still has it
+        if self._echo:
+            sys.stderr.buffer.write(data)
+            sys.stderr.flush()
+        chunk = self._partial + data
+        *lines, self._partial = chunk.split(b"\n")
+        for line in lines:
+            self._lines.append(line[-TAIL_BYTES:] + b"\n")
+        self._partial = self._partial[-TAIL_BYTES:]
 
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
+    def close(self) -> None:
+        if self._partial:
+            self._lines.append(self._partial)
+            self._partial = b""
+        try:
+            self._log.close()
+        except OSError:
+            pass
 
     def text(self) -> str:
         data = b"".join(self._lines)[-TAIL_BYTES:]
@@ -85,17 +84,40 @@ def kill_group(pgid: int, grace: float = STOP_GRACE_S, proc: subprocess.Popen | 
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is None:
-            time.sleep(0.05)
+            time.sleep(0.02)
             continue
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
             return
-        time.sleep(0.05)
+        time.sleep(0.02)
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+class _ExitWatcher:
+    """Becomes ready when the child exits: a pidfd on Linux, else a waiting thread."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.fd: int | None = None
+        self._event: threading.Event | None = None
+        try:
+            self.fd = os.pidfd_open(proc.pid)  # type: ignore[attr-defined]
+        except (AttributeError, OSError):
+            self._event = threading.Event()
+            threading.Thread(target=lambda: (proc.wait(), self._event.set()), daemon=True).start()
+
+    def exited(self) -> bool:
+        if self._event is not None:
+            return self._event.is_set()
+        return self.proc.poll() is not None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
 
 
 def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], stdout_path: Path, stderr_path: Path,
@@ -105,38 +127,62 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], stdout_path:
     (kind, reason) to stop it: kind "killed" (early termination, budget) or
     "interrupted" (Ctrl-C / SIGTERM of the agent)."""
     start = time.monotonic()
+    tail = StderrTail(stderr_path, echo=echo)
     with open(stdout_path, "ab") as out:
         try:
             proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                stdout=None if echo else out, stderr=subprocess.PIPE,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=None if echo else out,
+                stderr=subprocess.PIPE, start_new_session=True,
             )
         except OSError as exc:
+            tail.close()
             return Outcome(127, None, None, f"cannot start {argv[0]!r}: {exc.strerror}", 0.0)
-        pgid = proc.pid  # start_new_session: the child leads its own group
-        tail = StderrTail(proc.stderr, stderr_path, echo=echo)
-        on_started(pgid)
-        stop: tuple[str, str] | None = None
-        while proc.poll() is None:
-            if timeout is not None and time.monotonic() - start > timeout:
+    pgid = proc.pid  # start_new_session: the child leads its own group
+    on_started(pgid)
+    watcher = _ExitWatcher(proc)
+    err_fd = proc.stderr.fileno()
+    os.set_blocking(err_fd, False)
+    err_open = True
+    stop: tuple[str, str] | None = None
+    next_poll = 0.0
+    try:
+        while not watcher.exited():
+            fds = [fd for fd in (watcher.fd, err_fd if err_open else None) if fd is not None]
+            ready, _, _ = select.select(fds, [], [], poll_interval)
+            if err_open and err_fd in ready:
+                err_open = _read_into(err_fd, tail)
+            now = time.monotonic()
+            if now < next_poll and not watcher.exited():
+                continue
+            next_poll = now + poll_interval
+            if timeout is not None and now - start > timeout:
                 stop = ("killed", f"timed out after {timeout:g} s (--run-timeout)")
             else:
                 stop = poll()
             if stop is not None:
                 kill_group(pgid, proc=proc)
                 break
-            try:
-                proc.wait(poll_interval)
-            except subprocess.TimeoutExpired:
-                pass
         returncode = proc.wait()
-        # grandchildren may still hold the pipe; stop the group so the tail thread ends
+        # drain what the program wrote before exiting; grandchildren holding the
+        # pipe open are stopped with the group so the pipe reaches EOF
+        deadline = time.monotonic() + DRAIN_AFTER_EXIT_S
+        while err_open and time.monotonic() < deadline:
+            ready, _, _ = select.select([err_fd], [], [], 0.05)
+            if ready:
+                err_open = _read_into(err_fd, tail)
+            else:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         try:
-            os.killpg(pgid, signal.SIGKILL)
+            os.killpg(pgid, signal.SIGKILL)  # no orphans from this run
         except ProcessLookupError:
             pass
-        tail.join(timeout=2.0)
+    finally:
+        watcher.close()
+        proc.stderr.close()
+        tail.close()
     return Outcome(
         returncode=returncode,
         stop_reason=stop[1] if stop else None,
@@ -144,3 +190,17 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], stdout_path:
         stderr_tail=tail.text(),
         duration=time.monotonic() - start,
     )
+
+
+def _read_into(fd: int, tail: StderrTail) -> bool:
+    """Read what is available; False at EOF."""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        tail.feed(data)

@@ -1,0 +1,65 @@
+"""Per-trial overhead and parallel speed-up of the local agent.
+
+Anchors, measured in the same run:
+- overhead: N bare `subprocess.run` spawns of the same trivial program (target <= 1.10x);
+- parallelism: the same 40 one-second runs with 1 agent (target 2 agents <= 0.6x).
+
+    python bench/agent_overhead.py [--n 40] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import subprocess
+import sys
+import time
+
+from _util import env, git_repo, ratio_line, sweepci
+
+TRIVIAL = "import json, os\nopen(os.environ['SWEEPCI_METRICS_FILE'], 'a').write(json.dumps({'metrics': {'v': 1.0}}) + '\\n')\n"
+SLEEP = "import time\ntime.sleep(1.0)\n"
+
+
+def bare_spawns(repo, n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        subprocess.run([sys.executable, "p.py"], cwd=repo, env=dict(env(), SWEEPCI_METRICS_FILE=str(repo / "m.jsonl")), check=True)
+    return time.perf_counter() - start
+
+
+def sweep(repo, n: int, parallel: int = 1, program: str = "p.py") -> float:
+    (repo / "s.yaml").write_text(f"method: random\nprogram: {program}\nparameters:\n  x: {{min: 0, max: 1000000}}\n")
+    start = time.perf_counter()
+    sweepci(["run", "s.yaml", "--count", str(n), "--parallel", str(parallel), "--quiet", "--store", f"s{parallel}-{time.time()}.db"], repo)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    n = 10 if args.quick else args.n
+    repo = git_repo({"p.py": TRIVIAL, "sleep.py": SLEEP})
+    sweep(repo, 2)  # warm caches
+    bare = bare_spawns(repo, n)
+    swept = sweep(repo, n)
+    print(f"per-trial overhead, {n} runs of a trivial program")
+    print(ratio_line(f"sweepci run --count {n}", swept, "bare spawns", bare, "<= 1.10x"))
+    print(f"  per trial: sweepci {swept / n * 1000:.1f} ms, bare {bare / n * 1000:.1f} ms")
+    m = 10 if args.quick else 40
+    one = sweep(repo, m, 1, "sleep.py")
+    two = sweep(repo, m, 2, "sleep.py")
+    print(f"parallelism, {m} runs of a 1 s program")
+    print(ratio_line("2 agents", two, "1 agent", one, "<= 0.60x"))
+    # 8 agents on a 64-point grid: duplicates and losses
+    (repo / "g.yaml").write_text("method: grid\nprogram: p.py\nparameters:\n  a: {min: 1, max: 8}\n  b: {min: 1, max: 8}\n")
+    sweepci(["run", "g.yaml", "--parallel", "8", "--count", "100", "--quiet", "--store", "grid.db"], repo)
+    conn = sqlite3.connect(repo / "grid.db")
+    keys = [r[0] for r in conn.execute("SELECT config_key FROM runs WHERE state = 'finished'")]
+    print(f"8 agents on a 64-point grid: {len(keys)} finished, {len(keys) - len(set(keys))} duplicates, {64 - len(set(keys))} lost")
+
+
+if __name__ == "__main__":
+    main()
