@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from orchestrator.backends.base import SweepHandle
 from orchestrator.store.records import RunRecord, SweepRecord
+
+if TYPE_CHECKING:
+    from orchestrator.backends.base import SweepHandle
 
 PREFERRED_METRICS = ("accuracy", "precision", "recall", "f1")
 MAX_METRIC_COLUMNS = 6

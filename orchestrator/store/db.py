@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator.errors import Location, StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA_V1 = """
@@ -77,8 +77,13 @@ CREATE TABLE history (
 ) WITHOUT ROWID;
 """
 
+# v2: leaderboards of 100k-run sweeps read in metric order from an index
+_V1_TO_V2 = """
+CREATE INDEX runs_by_sweep_metric ON runs (sweep_id, metric_value);
+"""
+
 # version -> SQL that upgrades from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _V1_TO_V2}
 
 
 class Store:

@@ -17,21 +17,31 @@ def list_sweeps(store: Store, limit: int | None = None) -> list[SweepRecord]:
 
 
 def leaderboard(store: Store, sweep: SweepRecord, limit: int | None = None, finished_only: bool = False) -> list[RunRecord]:
-    """Runs of a sweep, best first by its metric; runs without a value come last, newest first."""
+    """Runs of a sweep, best first by its metric; runs without a value come last, newest first.
+
+    Two index-ordered queries instead of one `ORDER BY metric_value IS NULL, ...`,
+    which SQLite cannot serve from an index (it would sort all runs of a big sweep).
+    """
     order = "DESC" if sweep.maximize else "ASC"
     where = "sweep_id = ?"
     params: list[Any] = [sweep.id]
     if finished_only:
         where += " AND state = ?"
         params.append(FINISHED)
-    sql = (
-        f"SELECT * FROM runs WHERE {where} "
-        f"ORDER BY metric_value IS NULL, metric_value {order}, seq"
+    tail = " LIMIT ?" if limit else ""
+    with_value = store.query(
+        f"SELECT * FROM runs WHERE {where} AND metric_value IS NOT NULL ORDER BY metric_value {order}, seq{tail}",
+        tuple(params + ([int(limit)] if limit else [])),
     )
-    if limit:
-        sql += " LIMIT ?"
-        params.append(int(limit))
-    return [RunRecord.from_row(r) for r in store.query(sql, tuple(params))]
+    runs = [RunRecord.from_row(r) for r in with_value]
+    if limit and len(runs) >= limit:
+        return runs
+    rest = (int(limit) - len(runs)) if limit else None
+    without = store.query(
+        f"SELECT * FROM runs WHERE {where} AND metric_value IS NULL ORDER BY seq DESC" + (" LIMIT ?" if rest else ""),
+        tuple(params + ([rest] if rest else [])),
+    )
+    return runs + [RunRecord.from_row(r) for r in without]
 
 
 def best_run(store: Store, sweep: SweepRecord) -> RunRecord | None:
