@@ -3,8 +3,8 @@
 The SDK is imported inside each function, so ``sweepci --help`` and the local
 backend never pay for it. The API key is only ever read from ``WANDB_API_KEY``:
 ``wandb login`` is never called, nothing writes it to disk, and every message
-that leaves this module is scrubbed of it. The agent process runs
-``wandb_agent_child.py``.
+that leaves this module is scrubbed of it. The agent process is
+``wandb_agent_process.py``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import io
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import threading
 import urllib.parse
-from collections import deque
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,11 @@ from orchestrator.errors import BackendError, MissingDependencyError, UsageError
 KEY_VARIABLE = "WANDB_API_KEY"
 
 # Defaults that make a dead or failing W&B surface in seconds, not minutes
-# (FACTS.md: a 500 on UpsertSweep takes ~95 s with the SDK's defaults, a dead
-# server ~100 s in wandb.init). The caller's own values win.
+# (FACTS.md: a 500 on UpsertSweep takes ~95 s with the SDK's defaults, ~11 s
+# with these; a dead server ~100 s in wandb.init). The caller's own values win,
+# e.g. a workflow that prefers patient runs over fast failures. A retry max of
+# 0 means the SDK's default, not "no retries". The runs an agent starts inherit
+# these too: an init that fails twice in a row fails the run, not the sweep.
 BOUNDED_RETRIES = {
     "WANDB_HTTP_TIMEOUT": "10",
     "WANDB__GRAPHQL_RETRY_MAX": "2",
@@ -120,7 +122,7 @@ def sdk_session(env: dict[str, str], action: str) -> Iterator[ModuleType]:
     The SDK reads its settings from ``os.environ`` into a singleton, so the
     environment is swapped in and the singleton torn down on both sides. Its
     prints (``wandb.sweep`` prints the id and URL) are swallowed: sweepci prints
-    its own, and stdout may be a JSON document.
+    its own, and stdout may be a JSON document. Not re-entrant.
     """
     wandb = import_wandb()
     if not env.get(KEY_VARIABLE):
@@ -129,9 +131,15 @@ def sdk_session(env: dict[str, str], action: str) -> Iterator[ModuleType]:
         saved = dict(os.environ)
         os.environ.clear()
         os.environ.update(env)
+        # wandb.Api reads WANDB_HTTP_TIMEOUT once, when first imported; re-read it
+        # so each call waits as long as its own environment says.
+        saved_timeout = wandb.Api._HTTP_TIMEOUT
         try:
+            wandb.Api._HTTP_TIMEOUT = wandb.env.get_http_timeout(saved_timeout)
             wandb.teardown()
-            with contextlib.redirect_stdout(io.StringIO()):
+            # The SDK's own deprecations and prints are not the user's business.
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
                 yield wandb
         except wandb.errors.AuthenticationError as exc:
             raise BackendError(
@@ -141,11 +149,15 @@ def sdk_session(env: dict[str, str], action: str) -> Iterator[ModuleType]:
         except (wandb.errors.Error, OSError, ValueError, KeyError, TypeError) as exc:
             # A failed GraphQL call surfaces as CommError or as a plain error from
             # the response parsing; both mean "W&B did not do it".
-            raise BackendError(
-                f"W&B could not {action}: {scrub(str(exc), env) or type(exc).__name__}"
-            ) from None
+            reason = scrub(str(exc), env) or type(exc).__name__
+            if "in time" in reason or "deadline exceeded" in reason:
+                reason += (
+                    f" (no answer within WANDB_HTTP_TIMEOUT={env.get('WANDB_HTTP_TIMEOUT')} s)"
+                )
+            raise BackendError(f"W&B could not {action}: {reason}") from None
         finally:
             wandb.teardown()
+            wandb.Api._HTTP_TIMEOUT = saved_timeout
             os.environ.clear()
             os.environ.update(saved)
 
@@ -169,7 +181,9 @@ def create_sweep(
         api = wandb.Api()
         # wandb.sweep learns the entity from the server when none was given.
         entity = entity or os.environ.get("WANDB_ENTITY") or api.default_entity
-        app_url = wandb.util.app_url(api.settings["base_url"])
+        app_url = os.environ.get("WANDB_APP_URL") or wandb.util.api_to_app_url(
+            api.settings["base_url"]
+        )
     if not sweep_id or not entity:
         raise BackendError(f"W&B did not return a sweep id for project {project!r}")
     quoted = "/".join(urllib.parse.quote(p) for p in (entity, project))
@@ -230,7 +244,7 @@ def run_agent(
 ) -> int:
     """Run W&B's agent for ``sweep`` until ``count`` runs finished or the sweep is done.
 
-    The agent is a separate process (``wandb_agent_child``) running the SDK's
+    The agent is a separate process (``wandb_agent_process``) running the SDK's
     ``wandb agent`` code, because the agent mutates ``os.environ`` and the SDK
     singleton for every run, and a process can be bounded by ``timeout`` and
     stopped with its runs. Every run gets ``tags`` (``WANDB_TAGS``) and
@@ -245,6 +259,8 @@ def run_agent(
         raise UsageError(f"W&B tags are passed comma-separated and cannot hold a comma: {bad[0]!r}")
     if not env.get(KEY_VARIABLE):
         raise BackendError(f"{KEY_VARIABLE} is not set; the wandb backend needs a W&B API key")
+    from orchestrator.backends import wandb_agent_process
+
     workdir = Path(workdir).resolve()
     child_env = sdk_environment(env, workdir)
     child_env.pop("WANDB_TAGS", None)
@@ -252,68 +268,26 @@ def run_agent(
         child_env["WANDB_TAGS"] = ",".join(tags)
     # The agent starts runs as `/usr/bin/env python <program>`: let `python` be
     # the interpreter that has wandb (and sweepci) installed.
-    child_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    path = [str(Path(sys.executable).parent), *env.get("PATH", "").split(os.pathsep)]
+    child_env["PATH"] = os.pathsep.join(p for p in path if p)  # "" would mean the cwd
     extra_config = workdir / "run-config.json"
     extra_config.write_text(json.dumps({"ci": ci_config}, default=str), encoding="utf-8")
-    command = [sys.executable, "-m", "orchestrator.backends.wandb_agent_child", sweep.path]
-    command += ["--count", str(count), "--poll-interval", str(poll_interval)]
-    command += ["--extra-config", str(extra_config)]
-    process = subprocess.Popen(
-        command,
-        env=child_env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,  # Ctrl-C reaches sweepci, which stops the agent in order
-    )
-    tail: deque[str] = deque(maxlen=40)
-    copier = threading.Thread(
-        target=_copy_output, args=(process, workdir / "agent.log", tail, env), daemon=True
-    )
-    copier.start()
+    args = [sweep.path, "--count", str(count), "--poll-interval", str(poll_interval)]
+    args += ["--extra-config", str(extra_config)]
     try:
-        code = process.wait(timeout=timeout)
+        code, reason = wandb_agent_process.start_and_wait(
+            args,
+            child_env,
+            cwd,
+            workdir / "agent.log",
+            timeout,
+            lambda text: scrub(text, env, one_line=False),
+        )
     except subprocess.TimeoutExpired:
-        _stop_agent(process)
         raise BackendError(
             f"the W&B agent for sweep {sweep.path} did not finish within {timeout:g} s"
         ) from None
-    except BaseException:
-        _stop_agent(process)
-        raise
-    finally:
-        copier.join(timeout=5)
-    if code == 3:
-        from orchestrator.backends.wandb_agent_child import ERROR_PREFIX
-
-        reason = next((line for line in reversed(tail) if line.startswith(ERROR_PREFIX)), "")
-        reason = reason.removeprefix(ERROR_PREFIX).strip() or "see the agent log above"
-        raise BackendError(f"the W&B agent for sweep {sweep.path} failed: {scrub(reason, env)}")
+    if code == wandb_agent_process.EXIT_BACKEND:
+        reason = scrub(reason or "see the agent log above", env)
+        raise BackendError(f"the W&B agent for sweep {sweep.path} failed: {reason}")
     return code
-
-
-def _copy_output(
-    process: subprocess.Popen[str], log_path: Path, tail: deque[str], env: dict[str, str]
-) -> None:
-    """Copy the agent's output to stderr and a log file, keeping the last lines."""
-    assert process.stdout is not None
-    with open(log_path, "a", encoding="utf-8") as log:
-        for line in process.stdout:
-            line = scrub(line, env, one_line=False)
-            tail.append(line.strip())
-            log.write(line)
-            sys.stderr.write(line)
-
-
-def _stop_agent(process: subprocess.Popen[str], grace: float = 10.0) -> None:
-    """SIGTERM the agent (it forwards the signal to its run), then kill its group."""
-    with contextlib.suppress(ProcessLookupError):
-        process.terminate()
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()

@@ -1,0 +1,140 @@
+"""The wandb backend: the W&B sweep server is the engine; agents are W&B's own agent code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
+from orchestrator.backends import wandb_sdk
+from orchestrator.backends.base import Backend, RunView, SweepHandle
+from orchestrator.config.sweep import SweepConfig
+from orchestrator.errors import UsageError
+
+KEY = wandb_sdk.KEY_VARIABLE
+DEFAULT_COUNT = 20
+
+
+def _mask_key() -> None:
+    from orchestrator.github.commands import add_mask
+
+    add_mask(os.environ.get(KEY, ""))
+
+
+def _run_view(run: dict[str, Any], metric: str | None) -> RunView:
+    value = run.get("summary", {}).get(metric) if metric else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value = None
+    state = {"finished": "finished", "failed": "failed", "crashed": "crashed", "killed": "killed"}.get(run.get("state"), run.get("state") or "unknown")
+    return RunView(run["id"], state, run.get("config", {}), run.get("summary", {}), run.get("tags", []), value)
+
+
+class WandbBackend(Backend):
+    """Create sweeps on W&B and run W&B's agent; SDK files live under `work_root/wandb`."""
+
+    name = "wandb"
+
+    def __init__(self, work_root: Path):
+        self.workdir = Path(work_root) / "wandb-sdk"
+
+    def _env(self) -> dict[str, str]:
+        if not os.environ.get(KEY):
+            raise UsageError(f"{KEY} is not set; the wandb backend needs a W&B API key (or use --backend local)")
+        _mask_key()
+        return dict(os.environ)
+
+    def create(self, config: SweepConfig, context: RunContext, *, seed: int = 0, shard: tuple[int, int] = (0, 1),
+               sweep_file: str | None = None, flags: dict[str, Any] | None = None,
+               sweep_id: str | None = None) -> SweepHandle:
+        if shard[1] > 1:
+            raise UsageError("--shard is for the local backend; with wandb, every matrix job joins one sweep (sweepci agent)")
+        if sweep_id is not None:
+            raise UsageError("--sweep-id is for the local backend; W&B assigns sweep ids")
+        env = wandb_sdk.sdk_environment(self._env(), self.workdir)
+        body = config.to_wandb_dict()
+        # the routed project and entity win over the file's: dev and prod must never mix
+        body.pop("project", None)
+        body.pop("entity", None)
+        ref = wandb_sdk.create_sweep(body, context.project, context.entity, env)
+        return SweepHandle("wandb", ref.sweep_id, ref.project, ref.entity, ref.url,
+                           extra={"metric": config.metric.name if config.metric else None,
+                                  "goal": config.metric.goal if config.metric else None})
+
+    def run_agent(self, handle: SweepHandle, context: RunContext, options: AgentOptions, quiet: bool = False) -> AgentResult:
+        env = self._env()
+        count = options.max_total or options.count or DEFAULT_COUNT
+        ref = wandb_sdk.SweepRef(handle.entity or "", handle.project, handle.id, handle.url)
+        if not quiet:
+            click.echo(f"sweepci: W&B agent for {ref.path} ({count} run(s) at most)", err=True)
+        wandb_sdk.run_agent(ref, count, env, context.tags, context.ci, self.workdir, cwd=options.workdir,
+                            poll_interval=float(os.environ.get("SWEEPCI_WANDB_POLL", "1.0")),
+                            timeout=options.time_budget)
+        runs = [_run_view(r, handle.extra.get("metric")) for r in wandb_sdk.list_runs(ref, wandb_sdk.sdk_environment(env, self.workdir))]
+        result = AgentResult(started=len(runs))
+        result.finished = sum(r.state == "finished" for r in runs)
+        result.failed = sum(r.state in ("failed", "crashed") for r in runs)
+        result.killed = sum(r.state == "killed" for r in runs)
+        return result
+
+    def list_runs(self, handle: SweepHandle) -> list[RunView]:
+        env = wandb_sdk.sdk_environment(self._env(), self.workdir)
+        ref = wandb_sdk.SweepRef(handle.entity or "", handle.project, handle.id, handle.url)
+        return [_run_view(r, handle.extra.get("metric")) for r in wandb_sdk.list_runs(ref, env)]
+
+
+def join_wandb_sweep(path: str, options: AgentOptions, quiet: bool) -> int:
+    """`sweepci agent ENTITY/PROJECT/ID`: one more agent of a W&B sweep (a matrix job)."""
+    from orchestrator.ci.prepare import prepare
+
+    ref = wandb_sdk.parse_sweep_path(path)
+    prepared = prepare(guard=True)
+    if ref.project != prepared.route.project:
+        raise UsageError(
+            f"sweep {path} is in project {ref.project}, but this checkout routes to {prepared.route.project} "
+            f"({prepared.route.why}); dev and prod must not mix"
+        )
+    backend = WandbBackend(Path(os.environ.get("SWEEPCI_STORE", ".sweepci/sweepci.db")).parent)
+    handle = SweepHandle("wandb", ref.sweep_id, ref.project, ref.entity)
+    result = backend.run_agent(handle, prepared.run_context, options, quiet)
+    return 0 if result.finished or not result.started else 1
+
+
+def print_wandb_results(handle: SweepHandle, as_json: bool = False, limit: int = 20) -> None:
+    """The runs of a W&B sweep, best first when the metric is known."""
+    from orchestrator.cli.common import print_json
+    from orchestrator.github.commands import in_actions, set_outputs
+    from orchestrator.results import render_table
+
+    backend = WandbBackend(Path(".sweepci"))
+    runs = backend.list_runs(handle)
+    metric, goal = handle.extra.get("metric"), handle.extra.get("goal")
+    if metric:
+        scored = sorted((r for r in runs if r.metric_value is not None), key=lambda r: r.metric_value,
+                        reverse=goal == "maximize")
+        runs = scored + [r for r in runs if r.metric_value is None]
+    best = next((r for r in runs if r.state == "finished" and r.metric_value is not None), None)
+    if in_actions():
+        set_outputs({"sweep-id": handle.path, "best-run": best.id if best else "",
+                     "best-metric": f"{best.metric_value:.6g}" if best else ""})
+    if as_json:
+        print_json({"sweep": {"path": handle.path, "url": handle.url, "metric": metric},
+                    "runs": [r.__dict__ for r in runs], "best": best.__dict__ if best else None})
+        return
+    keys = [k for k in ([metric] if metric else []) + ["accuracy", "precision", "recall", "f1"]
+            if any(k in r.summary for r in runs)]
+    keys = list(dict.fromkeys(keys))
+    rows = [[str(i), r.id, r.state, *(_fmt(r.summary.get(k)) for k in keys), ",".join(r.tags)[:60]]
+            for i, r in enumerate(runs[:limit], 1)]
+    click.echo(f"W&B sweep {handle.path}" + (f" ({handle.url})" if handle.url else "") + f": {len(runs)} run(s)")
+    click.echo(render_table(["#", "run", "state", *keys, "tags"], rows))
+    if best is not None:
+        click.echo(f"best run {best.id}: {metric}={best.metric_value:.6g}")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,357 @@
+"""Answers of the W&B stand-in, one function per GraphQL operation the SDK sends.
+
+Each answer holds the minimal fields the SDK reads (see FACTS.md); unknown
+operations get ``{}``, which the SDK accepts for its feature and org queries.
+A ``LookupError`` becomes HTTP 404, as W&B answers for a missing sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from tests.servers.wandb_suggest import SweepSuggester
+
+if TYPE_CHECKING:
+    from tests.servers.wandb_api import WandbStandIn
+
+Answer = Callable[["WandbStandIn", dict[str, Any], str], dict[str, Any]]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _project(server: WandbStandIn, entity: str | None, project: str | None) -> dict[str, Any]:
+    entity = entity or server.default_entity
+    project = project or "uncategorized"
+    return {
+        "id": f"project:{entity}/{project}",
+        "name": project,
+        "entity": {"id": f"entity:{entity}", "name": entity},
+    }
+
+
+def viewer(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    entity = server.default_entity
+    return {
+        "viewer": {
+            "id": "viewer:1",
+            "name": entity,
+            "entity": entity,
+            "username": entity,
+            "email": None,
+            "admin": False,
+            "flags": "{}",
+            "deletedAt": None,
+            "apiKeys": {"edges": []},
+            "teams": {"edges": []},
+        }
+    }
+
+
+def upsert_sweep(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    with server.lock:
+        if variables.get("id"):  # a state change of an existing sweep
+            sweep = next(
+                (s for s in server.state.sweeps.values() if s["db_id"] == variables["id"]), None
+            )
+            if sweep is None:
+                raise LookupError("sweep not found")
+            if variables.get("state"):
+                sweep["state"] = variables["state"]
+        else:
+            sweep_id = f"sw{len(server.state.sweeps) + 1:06d}"
+            config = variables.get("config") or ""
+            sweep = {
+                "id": sweep_id,
+                "db_id": f"sweep:{sweep_id}",
+                "entity": variables.get("entityName") or server.default_entity,
+                "project": variables.get("projectName") or "uncategorized",
+                "config": config,
+                "state": variables.get("state") or "RUNNING",
+                "created_at": _now(),
+                "suggester": SweepSuggester(yaml.safe_load(config) or {}, random.Random(sweep_id)),
+            }
+            server.state.sweeps[sweep_id] = sweep
+    return {
+        "upsertSweep": {
+            "sweep": {
+                "id": sweep["db_id"],
+                "name": sweep["id"],
+                "project": _project(server, sweep["entity"], sweep["project"]),
+            },
+            "configValidationWarnings": [],
+        }
+    }
+
+
+def _find_sweep(server: WandbStandIn, variables: dict[str, Any]) -> dict[str, Any]:
+    sweep = server.state.sweeps.get(variables.get("sweep") or variables.get("sweepName") or "")
+    if sweep is None:
+        raise LookupError("sweep not found")
+    return sweep
+
+
+def _run_node(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as the GraphQL ``Run`` type, with the fields the public API reads."""
+    return {
+        "id": f"run:{run['id']}",
+        "name": run["id"],
+        "displayName": run.get("display_name") or run["id"],
+        "state": run["state"],
+        "config": json.dumps(run.get("config") or {}),
+        "summaryMetrics": json.dumps(run.get("summary") or {}),
+        "systemMetrics": "{}",
+        "tags": run.get("tags") or [],
+        "createdAt": run["created_at"],
+        "heartbeatAt": run["created_at"],
+        "updatedAt": run["created_at"],
+        "sweepName": run.get("sweep"),
+        "exitcode": run.get("exitcode"),
+        "historyLineCount": len(run.get("history") or []),
+        "group": None,
+        "jobType": None,
+        "notes": None,
+        "description": None,
+        "host": None,
+        "readOnly": False,
+        "shouldStop": False,
+        "failed": run["state"] == "failed",
+        "stopped": False,
+        "running": run["state"] == "running",
+        "sampledHistory": [[]],
+        "commit": None,
+        "projectId": 1,
+        "historyKeys": {"keys": {}, "lastStep": len(run.get("history") or []) - 1},
+        "user": {"name": run["entity"], "username": run["entity"]},
+        "project": {"name": run["project"], "entity": {"name": run["entity"]}},
+    }
+
+
+def sweep_with_runs(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    with server.lock:
+        sweep = _find_sweep(server, variables)
+        runs = [r for r in server.state.runs.values() if r.get("sweep") == sweep["id"]]
+        node = {
+            "id": sweep["db_id"],
+            "name": sweep["id"],
+            "displayName": sweep["id"],
+            "method": (yaml.safe_load(sweep["config"]) or {}).get("method"),
+            "state": sweep["state"],
+            "description": None,
+            "config": sweep["config"],
+            "createdAt": sweep["created_at"],
+            "heartbeatAt": sweep["created_at"],
+            "updatedAt": sweep["created_at"],
+            "earlyStopJobRunning": False,
+            "bestLoss": None,
+            "controller": None,
+            "scheduler": None,
+            "runCount": len(runs),
+            "runCountExpected": None,
+            "runs": {"edges": [{"node": _run_node(r)} for r in runs]},
+        }
+    return {"project": {**_project(server, sweep["entity"], sweep["project"]), "sweep": node}}
+
+
+def create_agent(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    with server.lock:
+        sweep = _find_sweep(server, variables)
+        agent_id = f"agent{len(server.state.agents) + 1:04d}"
+        server.state.agents[agent_id] = {"id": agent_id, "sweep": sweep["id"], "runs": []}
+    return {"createAgent": {"agent": {"id": agent_id}}}
+
+
+def heartbeat(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """Play the sweep server: one run at a time per agent, then ``exit``.
+
+    The SDK agent stops its loop on an ``exit`` command (it also kills runs still
+    going, so ``exit`` is only sent to an agent with nothing running); an empty
+    list would make it wait for ever.
+    """
+    running = json.loads(variables.get("runState") or "{}")
+    with server.lock:
+        agent = server.state.agents.get(variables.get("id") or "")
+        if agent is None:
+            raise LookupError("agent not found")
+        sweep = server.state.sweeps[agent["sweep"]]
+        suggester = sweep["suggester"]
+        if any(running.values()):
+            commands: list[dict[str, Any]] = []
+        elif sweep["state"] != "RUNNING" or suggester.done():
+            commands = [{"type": "exit"}]
+        else:
+            run_id = server.next_id("run")
+            args = suggester.next_args()
+            agent["runs"].append(run_id)
+            server.state.runs[run_id] = _new_run(sweep["entity"], sweep["project"], run_id)
+            server.state.runs[run_id].update(sweep=sweep["id"], args=args)
+            commands = [
+                {
+                    "type": "run",
+                    "run_id": run_id,
+                    "program": (yaml.safe_load(sweep["config"]) or {}).get("program"),
+                    "args": args,
+                }
+            ]
+    return {"agentHeartbeat": {"agent": {"id": agent["id"]}, "commands": json.dumps(commands)}}
+
+
+def _new_run(entity: str, project: str, run_id: str) -> dict[str, Any]:
+    return {
+        "id": run_id,
+        "entity": entity,
+        "project": project,
+        "sweep": None,
+        "tags": [],
+        "config": {},
+        "summary": {},
+        "history": [],
+        "exitcode": None,
+        "state": "pending",
+        "created_at": _now(),
+    }
+
+
+def upsert_bucket(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    run_id = variables.get("name") or server.next_id("run")
+    entity = variables.get("entity") or server.default_entity
+    project = variables.get("project") or "uncategorized"
+    with server.lock:
+        run = server.state.runs.setdefault(run_id, _new_run(entity, project, run_id))
+        run.update(entity=entity, project=project)
+        if run["state"] == "pending":
+            run["state"] = "running"
+        if variables.get("sweep"):
+            run["sweep"] = variables["sweep"]
+        if variables.get("tags") is not None:
+            run["tags"] = list(variables["tags"])
+        if variables.get("displayName"):
+            run["display_name"] = variables["displayName"]
+        if variables.get("config"):
+            # W&B stores config as {"key": {"value": ...}}; keep the plain values.
+            raw = json.loads(variables["config"])
+            run["config"] = {
+                k: v.get("value") if isinstance(v, dict) else v for k, v in raw.items()
+            }
+        if variables.get("summaryMetrics"):
+            run["summary"].update(json.loads(variables["summaryMetrics"]))
+    return {"upsertBucket": {"inserted": True, "bucket": {"id": f"run:{run_id}", "name": run_id}}}
+
+
+def create_run_files(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    run = variables.get("run") or "run"
+    files = variables.get("files") or []
+    return {
+        "createRunFiles": {
+            "runID": f"run:{run}",
+            "uploadHeaders": [],
+            "files": [
+                {"name": name, "uploadUrl": f"{server.url}/upload/{run}/{name}"} for name in files
+            ],
+        }
+    }
+
+
+def _sweep_filter(filters: Any) -> str | None:
+    """The sweep a runs filter asks for: ``{"sweep": id}`` or inside ``{"$and": [...]}``."""
+    if isinstance(filters, dict):
+        if isinstance(filters.get("sweep"), str):
+            return filters["sweep"]
+        for value in filters.values():
+            if (found := _sweep_filter(value)) is not None:
+                return found
+    if isinstance(filters, list):
+        for item in filters:
+            if (found := _sweep_filter(item)) is not None:
+                return found
+    return None
+
+
+def get_sweep(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """``Api().sweep(path)``: the sweep fields; its runs come from a ``Runs`` query."""
+    with server.lock:
+        sweep = server.state.sweeps.get(variables.get("name") or "")
+        if sweep is None:
+            return {"project": None}
+    answer = sweep_with_runs(server, {"sweep": sweep["id"]}, query)
+    answer["project"]["sweep"].pop("runs")
+    answer["project"]["sweep"]["__typename"] = "Sweep"
+    return answer
+
+
+def runs_query(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """``Api().runs(path, filters)``: runs of a project, filtered by sweep if asked."""
+    wanted_sweep = _sweep_filter(json.loads(variables.get("filters") or "{}"))
+    with server.lock:
+        runs = [
+            r
+            for r in server.state.runs.values()
+            if r["entity"] == (variables.get("entity") or server.default_entity)
+            and r["project"] == variables.get("project")
+            and (wanted_sweep is None or r.get("sweep") == wanted_sweep)
+            and r["state"] != "pending"
+        ]
+        edges = [{"node": _run_node(r), "cursor": r["id"]} for r in runs]
+    return {
+        "project": {
+            **_project(server, variables.get("entity"), variables.get("project")),
+            "internalId": "project:1",
+            "readOnly": False,
+            "runCount": len(edges),
+            "runs": {
+                "totalCount": len(edges),
+                "edges": edges,
+                "pageInfo": {
+                    "endCursor": edges[-1]["cursor"] if edges else None,
+                    "hasNextPage": False,
+                },
+            },
+        }
+    }
+
+
+ANSWERS: dict[str, Answer] = {
+    "Viewer": viewer,
+    "GetViewer": viewer,
+    "GetDefaultEntity": viewer,
+    "UpsertSweep": upsert_sweep,
+    "SweepWithRuns": sweep_with_runs,
+    "GetSweep": get_sweep,
+    "CreateAgent": create_agent,
+    "Heartbeat": heartbeat,
+    "UpsertBucket": upsert_bucket,
+    "CreateRunFiles": create_run_files,
+    "Runs": runs_query,
+}
+
+
+def answer_graphql(
+    server: WandbStandIn, operation: str | None, variables: dict[str, Any], query: str
+) -> dict[str, Any]:
+    """The ``data`` of the answer to one GraphQL request."""
+    answer = ANSWERS.get(operation or "")
+    return answer(server, variables, query) if answer else {}
+
+
+def record_file_stream(
+    server: WandbStandIn, entity: str, project: str, run_id: str, body: dict[str, Any]
+) -> None:
+    """Keep history lines, the latest summary and the exit code of a run."""
+    with server.lock:
+        run = server.state.runs.setdefault(run_id, _new_run(entity, project, run_id))
+        files = body.get("files") or {}
+        for line in (files.get("wandb-history.jsonl") or {}).get("content") or []:
+            run["history"].append(json.loads(line))
+        summary_lines = (files.get("wandb-summary.json") or {}).get("content") or []
+        if summary_lines:
+            run["summary"] = json.loads(summary_lines[-1])
+        if body.get("complete"):
+            run["exitcode"] = body.get("exitcode")
+            run["state"] = "finished" if body.get("exitcode") == 0 else "failed"

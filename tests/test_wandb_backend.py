@@ -1,0 +1,72 @@
+"""The wandb backend through the real CLI: real SDK, real W&B agent code, stand-in W&B API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, clean_env, make_repo, sweepci
+from tests.servers.wandb_api import CANARY_KEY, WandbStandIn, files_containing, make_sdk_env
+
+pytest_plugins = ["tests.servers.wandb_fixtures"]
+
+
+def _project(tmp_path: Path) -> Path:
+    repo = make_repo(tmp_path / "wine-quality", branch="feature/x")
+    shutil.copytree(REPO_ROOT / "examples", repo / "examples")
+    shutil.copytree(REPO_ROOT / "sweeps", repo / "sweeps")
+    shutil.copy(REPO_ROOT / "sweepci.yaml", repo / "sweepci.yaml")
+    return repo
+
+
+def _env(tmp_path: Path, server: WandbStandIn) -> dict[str, str]:
+    sdk = make_sdk_env(tmp_path / "sdk", server)
+    return clean_env(**sdk, SWEEPCI_WANDB_POLL="0.2")
+
+
+@pytest.mark.slow
+def test_run_on_wandb_from_a_feature_branch_lands_in_dev_with_tags(tmp_path: Path, wandb_server: WandbStandIn) -> None:
+    repo = _project(tmp_path)
+    env = _env(tmp_path, wandb_server)
+    proc = sweepci("run", "sweeps/wine.yaml", "--backend", "wandb", "--count", "3", "--json", cwd=repo, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    state = wandb_server.state
+    (sweep,) = state.sweeps.values()
+    assert sweep["project"] == "wine-quality-dev"
+    run_ids = list(state.runs)
+    runs = list(state.runs.values())
+    assert len(runs) == 3
+    for run in runs:
+        assert "branch:feature/x" in run["tags"] and "env:dev" in run["tags"]
+        assert any(t.startswith("sha:") for t in run["tags"])
+        assert run["project"] == "wine-quality-dev"
+    assert len(result["runs"]) == 3 and all("f1" in r["summary"] for r in result["runs"])
+    path = result["sweep"]["path"]
+    shown = sweepci("show", path, cwd=repo, env=env, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    for run_id in run_ids:
+        assert run_id in shown.stdout
+    # the key is in no output and no file sweepci or the SDK wrote
+    for text in (proc.stdout, proc.stderr, shown.stdout, shown.stderr):
+        assert CANARY_KEY not in text
+    assert files_containing(tmp_path, CANARY_KEY) == []
+
+
+def test_missing_key_with_wandb_backend_is_one_line(tmp_path: Path) -> None:
+    repo = _project(tmp_path)
+    proc = sweepci("run", "sweeps/wine.yaml", "--backend", "wandb", "--count", "1", cwd=repo)
+    assert proc.returncode == 2
+    assert "WANDB_API_KEY" in proc.stderr and proc.stderr.count("sweepci: error") == 1 and "Traceback" not in proc.stderr
+
+
+def test_auto_backend_says_which_it_picked_and_why(tmp_path: Path) -> None:
+    repo = _project(tmp_path)
+    (repo / "p.py").write_text("print('ok')\n")
+    (repo / "s.yaml").write_text("method: grid\nprogram: p.py\nparameters:\n  x: {values: [1]}\n")
+    proc = sweepci("run", "s.yaml", cwd=repo)
+    assert proc.returncode == 0
+    assert "backend local (auto: WANDB_API_KEY is not set)" in proc.stderr
