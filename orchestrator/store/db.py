@@ -11,7 +11,7 @@ from pathlib import Path
 
 from orchestrator.errors import Location, StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA_V1 = """
@@ -82,8 +82,62 @@ _V1_TO_V2 = """
 CREATE INDEX runs_by_sweep_metric ON runs (sweep_id, metric_value);
 """
 
+# v3: runs uploaded to W&B (`sweepci sync`), and the artifact area: content-addressed
+# blobs, versioned artifacts with aliases, lineage (which run used which artifact)
+# and promotions (who gave which model an alias, when, from which commit)
+_V2_TO_V3 = """
+CREATE TABLE synced_runs (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    remote_path TEXT NOT NULL,
+    synced_at REAL NOT NULL
+);
+CREATE TABLE blobs (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    path TEXT NOT NULL
+);
+CREATE TABLE artifacts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    run_id TEXT REFERENCES runs(id),
+    sweep_id TEXT REFERENCES sweeps(id),
+    metadata_json TEXT NOT NULL DEFAULT '{}',
+    manifest_json TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    UNIQUE (name, version),
+    UNIQUE (name, digest)
+);
+CREATE TABLE artifact_aliases (
+    name TEXT NOT NULL,
+    alias TEXT NOT NULL,
+    artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+    PRIMARY KEY (name, alias)
+);
+CREATE TABLE artifact_usage (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+    PRIMARY KEY (run_id, artifact_id)
+);
+CREATE TABLE promotions (
+    id INTEGER PRIMARY KEY,
+    sweep_id TEXT,
+    run_id TEXT,
+    artifact_id INTEGER REFERENCES artifacts(id),
+    alias TEXT NOT NULL,
+    previous_artifact_id INTEGER,
+    forced INTEGER NOT NULL DEFAULT 0,
+    actor TEXT,
+    sha TEXT,
+    note TEXT,
+    at REAL NOT NULL
+);
+"""
+
 # version -> SQL that upgrades from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _V1_TO_V2}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _V1_TO_V2, 3: _V2_TO_V3}
 
 
 class Store:
