@@ -96,7 +96,28 @@ def print_results(handle: SweepHandle, store_path: str, as_json: bool = False, q
             click.echo(f"best run {best.id}: {sweep.metric_name}={best.metric_value:.6g} " + " ".join(f"{k}={_fmt(v)}" for k, v in best.config.items()))
         else:
             click.echo("no finished run with a metric value")
+        saved = _hyperband_line(handle.id, store_path)
+        if saved:
+            click.echo(saved)
     _write_github(sweep, best, store_path)
+
+
+def _hyperband_line(sweep_id: str, store_path: str) -> str | None:
+    """'hyperband stopped 3 runs early, saving 40 of 100 iterations (40%)' or None."""
+    from orchestrator.agent.early import metric_histories, savings
+    from orchestrator.store import open_store
+    from orchestrator.store.runs import get_sweep
+
+    with open_store(store_path, create=False) as store:
+        sweep = get_sweep(store, sweep_id)
+        if not sweep.config.get("early_terminate") or not sweep.metric_name:
+            return None
+        _, stopped = metric_histories(store, sweep.id, sweep.metric_name)
+        saved = savings(store, sweep)
+    if saved is None:
+        return None
+    return (f"hyperband stopped {len(stopped)} run(s) early, saving {saved.iterations_saved} of "
+            f"{saved.iterations_run + saved.iterations_saved} iterations ({saved.fraction:.0%})")
 
 
 def _write_github(sweep: SweepRecord, best: RunRecord | None, store_path: str) -> None:
