@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import threading
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import StoreError
-from orchestrator.search.base import Trial
 from orchestrator.store import SCHEMA_VERSION, open_store
 from orchestrator.store import runs as R
 from orchestrator.store.merge import merge_stores

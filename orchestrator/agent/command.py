@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-
 _ENVVAR = re.compile(r"\$\{envvar:([A-Z0-9_]*)\}")
 
 #: environment variables never passed to a local-backend child: secrets must not

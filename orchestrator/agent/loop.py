@@ -7,14 +7,19 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator.agent.collect import collect_metrics, metric_of
-from orchestrator.agent.command import build_argv, child_environment, redact, secret_values, write_param_file
-from orchestrator.agent.process import run_process
+from orchestrator.agent.command import (
+    build_argv,
+    child_environment,
+    redact,
+    secret_values,
+    write_param_file,
+)
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
+from orchestrator.agent.process import run_process
 from orchestrator.agent.progress import Progress
 from orchestrator.config.sweep import SweepConfig
 from orchestrator.errors import Interrupted, SweepFailed
@@ -22,7 +27,16 @@ from orchestrator.search.base import Sampler, Trial
 from orchestrator.search.space import Space
 from orchestrator.store import runs as store_runs
 from orchestrator.store.db import Store
-from orchestrator.store.records import CRASHED, FAILED, FINISHED, INTERRUPTED, KILLED, RunRecord, SweepRecord, new_id
+from orchestrator.store.records import (
+    CRASHED,
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    KILLED,
+    RunRecord,
+    SweepRecord,
+    new_id,
+)
 
 HEARTBEAT_EVERY_S = 5.0
 

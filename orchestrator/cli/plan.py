@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.common import add_option, format_value, json_option, print_json, seed_option, set_option, warn
-from orchestrator.sweeps import plan_configs, load_sweep_with_warnings
+from orchestrator.cli.common import (
+    add_option,
+    format_value,
+    json_option,
+    print_json,
+    seed_option,
+    set_option,
+    warn,
+)
+from orchestrator.sweeps import load_sweep_with_warnings, plan_configs
 
 
 @click.command()

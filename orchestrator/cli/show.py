@@ -44,7 +44,8 @@ def leaderboard(sweep_id: str, store_path: str, limit: int, as_json: bool) -> in
 def _leaderboard(sweep_id: str, store_path: str, limit: int | None, as_json: bool, details: bool) -> None:
     from orchestrator.results import leaderboard_rows, render_table, sweep_result_json
     from orchestrator.store import open_store
-    from orchestrator.store.queries import best_run, leaderboard as board, state_counts
+    from orchestrator.store.queries import best_run, state_counts
+    from orchestrator.store.queries import leaderboard as board
     from orchestrator.store.runs import get_sweep
 
     with open_store(store_path, create=False, readonly=True) as store:

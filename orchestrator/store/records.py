@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import string
 import sqlite3
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
