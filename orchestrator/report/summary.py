@@ -1,0 +1,57 @@
+"""The GitHub Actions side of a report: the job summary and the baseline step outputs.
+
+`orchestrator.results` calls `write_job_summary` after every local sweep in
+Actions, with only the sweep id and store path; the baseline then comes from
+$SWEEPCI_BASELINE (a store file or a directory holding one, e.g. the
+downloaded artifact of the last prod run of main), so a workflow opts in by
+setting that variable on the step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from orchestrator.github.commands import append_summary, set_outputs
+from orchestrator.report.baseline import BaselineComparison
+from orchestrator.report.markdown import render_markdown
+from orchestrator.report.model import ReportModel, build_report
+from orchestrator.store import open_store
+
+BASELINE_ENV_VAR = "SWEEPCI_BASELINE"
+
+
+def baseline_outputs(comparison: BaselineComparison) -> dict[str, str]:
+    """Step outputs: empty strings when there is no baseline, so `if:` tests stay simple."""
+    base = comparison.baseline
+    delta = comparison.delta
+    return {
+        "baseline-found": "true" if base is not None else "false",
+        "baseline-value": f"{base.value:.6g}" if base else "",
+        "baseline-sweep": base.sweep_id if base else "",
+        "baseline-delta": f"{delta:+.6g}" if delta is not None else "",
+        "baseline-direction": comparison.direction,
+    }
+
+
+def publish(model: ReportModel) -> str:
+    """Append the Markdown of `model` to the job summary and set the baseline outputs."""
+    markdown = render_markdown(model)
+    append_summary(markdown)
+    set_outputs(baseline_outputs(model.baseline))
+    return markdown
+
+
+def write_job_summary(
+    sweep_id: str, store_path: str | Path, baseline: str | Path | None = None, top: int = 10
+) -> str:
+    """Write the summary of sweep `sweep_id` to $GITHUB_STEP_SUMMARY and the step outputs.
+
+    Outside Actions ($GITHUB_STEP_SUMMARY / $GITHUB_OUTPUT unset) nothing is
+    written; the Markdown is returned either way.
+    """
+    if baseline is None:
+        baseline = os.environ.get(BASELINE_ENV_VAR) or None
+    with open_store(store_path, create=False, readonly=True) as store:
+        model = build_report(store, sweep_id, top=top, baseline=baseline)
+    return publish(model)
