@@ -23,7 +23,8 @@ class Progress:
         self.metric = metric
         self.maximize = maximize
         self.total = total
-        self.stream = stream or sys.stdout
+        # progress goes to stderr, so stdout holds only results (a leaderboard, or --json)
+        self.stream = stream or sys.stderr
         self.quiet = quiet
         self.prefix = prefix
         self.best: float | None = None

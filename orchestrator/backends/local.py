@@ -61,8 +61,9 @@ class LocalBackend(Backend):
     def list_runs(self, handle: SweepHandle) -> list[RunView]:
         with open_store(self.store_path, create=False) as store:
             sweep = store_runs.get_sweep(store, handle.id)
+            # the config each run's wandb.config held, as W&B lists it: the values and `ci`
             return [
-                RunView(r.id, r.state, r.config, r.summary, r.tags, r.metric_value)
+                RunView(r.id, r.state, {**r.config, "ci": sweep.context}, r.summary, r.tags, r.metric_value)
                 for r in leaderboard(store, sweep)
             ]
 

@@ -69,10 +69,13 @@ class WandbBackend(Backend):
         ref = wandb_sdk.SweepRef(handle.entity or "", handle.project, handle.id, handle.url)
         if not quiet:
             click.echo(f"sweepci: W&B agent for {ref.path} ({count} run(s) at most)", err=True)
+        sdk_env = wandb_sdk.sdk_environment(env, self.workdir)
+        # runs already in the sweep (earlier agents, other matrix jobs) are not this agent's
+        before = {r["id"] for r in wandb_sdk.list_runs(ref, sdk_env)}
         wandb_sdk.run_agent(ref, count, env, context.tags, context.ci, self.workdir, cwd=options.workdir,
                             poll_interval=float(os.environ.get("SWEEPCI_WANDB_POLL", "1.0")),
                             timeout=options.time_budget)
-        runs = [_run_view(r, handle.extra.get("metric")) for r in wandb_sdk.list_runs(ref, wandb_sdk.sdk_environment(env, self.workdir))]
+        runs = [_run_view(r, handle.extra.get("metric")) for r in wandb_sdk.list_runs(ref, sdk_env) if r["id"] not in before]
         result = AgentResult(started=len(runs))
         result.finished = sum(r.state == "finished" for r in runs)
         result.failed = sum(r.state in ("failed", "crashed") for r in runs)

@@ -115,8 +115,8 @@ def _run_node(run: dict[str, Any]) -> dict[str, Any]:
         "sweepName": run.get("sweep"),
         "exitcode": run.get("exitcode"),
         "historyLineCount": len(run.get("history") or []),
-        "group": None,
-        "jobType": None,
+        "group": run.get("group"),
+        "jobType": run.get("job_type"),
         "notes": None,
         "description": None,
         "host": None,
@@ -224,6 +224,10 @@ def upsert_bucket(server: WandbStandIn, variables: dict[str, Any], query: str) -
     entity = variables.get("entity") or server.default_entity
     project = variables.get("project") or "uncategorized"
     with server.lock:
+        if variables.get("sweep") and variables["sweep"] not in server.state.sweeps:
+            # W&B refuses a run naming a sweep it does not know (wandb/wandb#8115:
+            # "sweep 6obsuqtj not found", 404), e.g. an offline run of a local sweep.
+            raise LookupError(f"sweep {variables['sweep']} not found")
         run = server.state.runs.setdefault(run_id, _new_run(entity, project, run_id))
         run.update(entity=entity, project=project)
         if run["state"] == "pending":
@@ -234,6 +238,10 @@ def upsert_bucket(server: WandbStandIn, variables: dict[str, Any], query: str) -
             run["tags"] = list(variables["tags"])
         if variables.get("displayName"):
             run["display_name"] = variables["displayName"]
+        if variables.get("groupName"):
+            run["group"] = variables["groupName"]
+        if variables.get("jobType"):
+            run["job_type"] = variables["jobType"]
         if variables.get("config"):
             # W&B stores config as {"key": {"value": ...}}; keep the plain values.
             raw = json.loads(variables["config"])
@@ -242,7 +250,10 @@ def upsert_bucket(server: WandbStandIn, variables: dict[str, Any], query: str) -
             }
         if variables.get("summaryMetrics"):
             run["summary"].update(json.loads(variables["summaryMetrics"]))
-    return {"upsertBucket": {"inserted": True, "bucket": {"id": f"run:{run_id}", "name": run_id}}}
+    # The project and entity of the answer are where wandb-core streams history to:
+    # `wandb sync` without --entity learns the entity from them (no Viewer call).
+    bucket = {"id": f"run:{run_id}", "name": run_id, "project": _project(server, entity, project)}
+    return {"upsertBucket": {"inserted": True, "bucket": bucket}}
 
 
 def create_run_files(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
@@ -317,6 +328,172 @@ def runs_query(server: WandbStandIn, variables: dict[str, Any], query: str) -> d
     }
 
 
+# -- artifacts: read a run's model, move aliases, link into a registry (sweepci promote) --------
+# Kept beside the other state as ``server.state.artifacts`` (id -> dict) and
+# ``server.state.artifact_links`` (one dict per LinkArtifact), created on first use.
+
+
+def _artifact_store(server: WandbStandIn) -> dict[str, dict[str, Any]]:
+    return vars(server.state).setdefault("artifacts", {})
+
+
+def add_artifact(server: WandbStandIn, *, run_id: str, name: str, type: str, metadata: dict | None = None,
+                 aliases: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Record a committed artifact version logged by ``run_id`` (a seed for tests); ``latest`` moves to it."""
+    with server.lock:
+        run = server.state.runs[run_id]
+        store = _artifact_store(server)
+        same = [a for a in store.values() if (a["entity"], a["project"], a["name"]) == (run["entity"], run["project"], name)]
+        for other in same:
+            other["aliases"] = [x for x in other["aliases"] if x != "latest"]
+        artifact = {
+            "id": f"artifact:{len(store) + 1}", "entity": run["entity"], "project": run["project"], "name": name,
+            "type": type, "version": len(same), "metadata": metadata or {}, "aliases": ["latest", *aliases],
+            "run": run_id, "created_at": _now(),
+        }
+        store[artifact["id"]] = artifact
+    return artifact
+
+
+def add_finished_run(server: WandbStandIn, sweep_id: str, summary: dict[str, Any]) -> str:
+    """A finished run of a sweep with its summary (a seed for tests); returns its id."""
+    run_id = server.next_id("run")
+    with server.lock:
+        sweep = server.state.sweeps[sweep_id]
+        run = _new_run(sweep["entity"], sweep["project"], run_id)
+        run.update(sweep=sweep_id, summary=dict(summary), state="finished", exitcode=0)
+        server.state.runs[run_id] = run
+    return run_id
+
+
+def _project_info(entity: str, project: str) -> dict[str, Any]:
+    return {"id": f"project:{entity}/{project}", "internalId": f"project:{entity}/{project}", "name": project,
+            "entity": {"name": entity}}
+
+
+def _collection(artifact: dict[str, Any]) -> dict[str, Any]:
+    return {"__typename": "ArtifactSequence", "name": artifact["name"],
+            "project": _project_info(artifact["entity"], artifact["project"])}
+
+
+def _artifact_node(artifact: dict[str, Any]) -> dict[str, Any]:
+    """An artifact as the SDK's ``ArtifactFragment``."""
+    return {
+        "__typename": "Artifact", "id": artifact["id"], "artifactSequence": _collection(artifact),
+        "versionIndex": artifact["version"], "artifactType": {"name": artifact["type"]}, "description": None,
+        "metadata": json.dumps(artifact["metadata"]), "ttlDurationSeconds": -1, "ttlIsInherited": True,
+        "tags": [], "historyStep": None, "state": "COMMITTED", "size": 1, "digest": f"digest-{artifact['id']}",
+        "digestAlgorithm": "MANIFEST_MD5", "commitHash": "0" * 12, "fileCount": 1,
+        "createdAt": artifact["created_at"], "updatedAt": artifact["created_at"],
+        "aliases": [
+            {"__typename": "ArtifactAlias", "id": f"alias:{artifact['id']}:{alias}", "alias": alias,
+             "artifactCollection": _collection(artifact)}
+            for alias in artifact["aliases"]
+        ],
+    }
+
+
+def _membership(artifact: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "__typename": "ArtifactCollectionMembership", "id": f"membership:{artifact['id']}",
+        "versionIndex": artifact["version"], "createdAt": artifact["created_at"],
+        "aliases": [{"__typename": "ArtifactAlias", "id": f"alias:{artifact['id']}:{a}", "alias": a}
+                    for a in artifact["aliases"]],
+        "artifactCollection": _collection(artifact), "artifact": _artifact_node(artifact),
+    }
+
+
+def run_query(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """``Api().run(path)``: one run, or a null run (the SDK says "Could not find run")."""
+    with server.lock:
+        run = server.state.runs.get(variables.get("name") or "")
+        node = _run_node(run) if run and run["project"] == variables.get("project") else None
+    return {"project": {"run": node}}
+
+
+def run_output_artifacts(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """``run.logged_artifacts()``: the versions the run logged."""
+    with server.lock:
+        found = [a for a in _artifact_store(server).values() if a["run"] == variables.get("run")]
+        edges = [{"node": _artifact_node(a)} for a in found]
+    page = {"__typename": "PageInfo", "endCursor": None, "hasNextPage": False}
+    return {"project": {"run": {"artifacts": {"totalCount": len(edges), "pageInfo": page, "edges": edges}}}}
+
+
+def artifact_membership_by_name(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """``Api().artifact("ENTITY/PROJECT/NAME:ALIAS")`` (or ``:vN``); null when nothing holds it."""
+    name, _, tag = (variables.get("name") or "").partition(":")
+    with server.lock:
+        found = [
+            a for a in _artifact_store(server).values()
+            if (a["entity"], a["project"], a["name"]) == (variables.get("entity"), variables.get("project"), name)
+            and (tag in a["aliases"] or tag == f"v{a['version']}")
+        ]
+        membership = _membership(found[0]) if found else None
+    return {"project": {"artifactCollectionMembership": membership}}
+
+
+def artifact_created_by(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    with server.lock:
+        artifact = _artifact_store(server)[variables["id"]]
+        run = server.state.runs[artifact["run"]]
+    creator = {"__typename": "Run", "id": f"run:{run['id']}", "name": run["id"],
+               "project": _project_info(run["entity"], run["project"])}
+    return {"artifact": {"createdBy": creator}}
+
+
+def _move_aliases(server: WandbStandIn, artifact_id: str, aliases: list[str]) -> dict[str, Any]:
+    """Give the version these aliases, taking them from other versions of its name (as W&B does)."""
+    store = _artifact_store(server)
+    artifact = store[artifact_id]
+    for other in store.values():
+        if other["name"] == artifact["name"] and other is not artifact:
+            other["aliases"] = [a for a in other["aliases"] if a not in aliases]
+    artifact["aliases"] += [a for a in aliases if a not in artifact["aliases"]]
+    return artifact
+
+
+def update_artifact(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """``artifact.save()`` on a committed version: metadata and description (aliases: AddAliases)."""
+    update = variables.get("input") or {}
+    with server.lock:
+        artifact = _artifact_store(server)[update["artifactID"]]
+        if update.get("metadata"):
+            artifact["metadata"] = json.loads(update["metadata"])
+        if update.get("aliases") is not None:  # servers without AddAliases take them here
+            _move_aliases(server, artifact["id"], [a["alias"] for a in update["aliases"]])
+        node = _artifact_node(artifact)
+    return {"result": {"artifact": node}}
+
+
+def add_aliases(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    update = variables.get("input") or {}
+    with server.lock:
+        _move_aliases(server, update["artifactID"], [a["alias"] for a in update.get("aliases") or []])
+    return {"result": {"success": True}}
+
+
+def link_artifact(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """``artifact.link(path, aliases)``: remember the link (registry portfolio, aliases)."""
+    link = dict(variables.get("input") or {})
+    with server.lock:
+        vars(server.state).setdefault("artifact_links", []).append(link)
+        artifact = dict(_artifact_store(server)[link["artifactID"]])
+    artifact.update(entity=link.get("entityName") or artifact["entity"],
+                    project=link.get("projectName") or artifact["project"],
+                    name=link.get("artifactPortfolioName") or artifact["name"],
+                    aliases=[a["alias"] for a in link.get("aliases") or []])
+    membership = _membership(artifact)
+    membership["artifactCollection"]["__typename"] = "ArtifactPortfolio"
+    return {"result": {"versionIndex": 0, "artifactMembership": membership}}
+
+
+def fetch_org_info(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+    """The organization registries belong to (``wandb-registry-*`` projects live in its entity)."""
+    org = {"name": "standin-org", "orgEntity": {"name": "standin-org-entity"}}
+    return {"entity": {"organization": org, "user": {"organizations": [org]}}}
+
+
 ANSWERS: dict[str, Answer] = {
     "Viewer": viewer,
     "GetViewer": viewer,
@@ -329,6 +506,14 @@ ANSWERS: dict[str, Answer] = {
     "UpsertBucket": upsert_bucket,
     "CreateRunFiles": create_run_files,
     "Runs": runs_query,
+    "Run": run_query,
+    "RunOutputArtifacts": run_output_artifacts,
+    "ArtifactMembershipByName": artifact_membership_by_name,
+    "ArtifactCreatedBy": artifact_created_by,
+    "UpdateArtifact": update_artifact,
+    "AddAliases": add_aliases,
+    "LinkArtifact": link_artifact,
+    "FetchOrgInfoFromEntity": fetch_org_info,
 }
 
 
