@@ -44,7 +44,7 @@ def validate(files: tuple[str, ...], overrides: tuple[str, ...], add: bool, stri
         if not as_json:
             for p in errors + warnings:
                 click.echo(p.one_line(), err=True)
-            if not errors:
+            if not bad:
                 note = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
                 click.echo(f"{path}: ok{note}")
     if as_json:

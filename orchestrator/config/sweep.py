@@ -22,7 +22,13 @@ from orchestrator.config.params import (
     is_number,
     type_name,
 )
-from orchestrator.config.yamlload import LoadedYAML, MarkedDict, MarkedList, load_yaml_file, load_yaml_text
+from orchestrator.config.yamlload import (
+    LoadedYAML,
+    MarkedDict,
+    MarkedList,
+    load_yaml_file,
+    load_yaml_text,
+)
 from orchestrator.errors import ConfigError, Location, UsageError
 
 TOP_LEVEL_KEYS = {
@@ -229,6 +235,13 @@ def validate_loaded(loaded: LoadedYAML) -> ValidationResult:
     early = _check_model(c, data, "early_terminate", EarlyTerminate)
     if early is not None and early.min_iter is None and (early.max_iter is None or early.s is None):
         c.error((), "early_terminate", "hyperband needs 'min_iter', or both 'max_iter' and 's'")
+    elif early is not None and early.max_iter is not None and early.s is not None and early.max_iter < early.eta:
+        # W&B's first bracket is max_iter / eta; below 1 there is none and its engine fails
+        c.error(
+            ("early_terminate",), "max_iter",
+            f"max_iter ({early.max_iter}) / eta ({early.eta:g}) is below 1, which leaves hyperband no "
+            "bracket; raise max_iter or lower eta",
+        )
     if isinstance(data.get("metric"), dict) and "target" in data["metric"] and not is_number(data["metric"]["target"]):
         pass  # already reported by the model check
 

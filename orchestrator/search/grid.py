@@ -27,7 +27,7 @@ class GridSampler(Sampler):
         axes = self._axes()
         names = [name for name, _ in axes]
         for combo in itertools.product(*(values for _, values in axes)):
-            yield dict(zip(names, combo))
+            yield dict(zip(names, combo, strict=True))
 
     def suggest(self, trials: Sequence[Trial], index: int | None = None) -> dict[str, Any] | None:
         """The first grid point no trial has taken (pending ones included)."""
