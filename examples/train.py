@@ -5,6 +5,15 @@ This is an ordinary W&B script: it does not know about sweepci. Run it alone
 `wandb agent`, or under `sweepci`; hyperparameters come from `wandb.config`,
 which a sweep fills through `--name=value` arguments or WANDB_SWEEP_PARAM_PATH.
 
+Artifacts, as W&B's artifact docs teach: the dataset arrays are a `dataset`
+artifact (`<dataset>-data`, a features.npy and labels.npy, their SHA-256 in
+its metadata) declared as the run's input, and the trained model a `model`
+artifact (`<dataset>-model`, model.pkl, with metrics, dataset and
+hyperparameters as metadata) logged as its output. Offline, wandb 0.31
+refuses `run.use_artifact` ("Cannot use artifact when in offline mode.", for
+names and Artifact objects alike), so an offline run logs the dataset
+artifact instead; sweepci reads a logged `dataset` artifact as the run's input.
+
 Models, each logging one history row per iteration so early termination has
 something to judge:
   gradient_boosting  one row per boosting stage (n_estimators, max_depth, learning_rate)
@@ -16,9 +25,13 @@ something to judge:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import pickle
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import wandb
@@ -88,7 +101,7 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
 
 
 def iterations(config, x_train, y_train, x_test):
-    """Train the configured model, yielding (train_loss, test_probabilities) per iteration."""
+    """Train the configured model, yielding (train_loss, test_probabilities, model) per iteration."""
     classes = np.unique(y_train)
     seed = int(config.seed)
     if config.model == "gradient_boosting":
@@ -100,7 +113,7 @@ def iterations(config, x_train, y_train, x_test):
         )
         model.fit(x_train, y_train)
         for loss, proba in zip(model.train_score_, model.staged_predict_proba(x_test), strict=True):
-            yield float(loss), proba
+            yield float(loss), proba, model
         return
     if config.model == "sgd":
         model = SGDClassifier(
@@ -124,7 +137,54 @@ def iterations(config, x_train, y_train, x_test):
         order = rng.permutation(len(y_train))
         model.partial_fit(x_train[order], y_train[order], classes=classes)
         train_loss = log_loss(y_train, model.predict_proba(x_train), labels=classes)
-        yield float(train_loss), model.predict_proba(x_test)
+        yield float(train_loss), model.predict_proba(x_test), model
+
+
+def log_dataset(run, name: str, x: np.ndarray, y: np.ndarray) -> None:
+    """Declare the data this run trained on: a `dataset` artifact of the arrays themselves.
+
+    Its content (so its version) changes exactly when the data does; the same
+    data gives the same digest, so W&B and sweepci keep one version for all runs.
+    """
+    digest = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()
+    dataset = wandb.Artifact(
+        f"{name}-data",
+        type="dataset",
+        description=f"scikit-learn's {name} data set",
+        metadata={
+            "source": f"sklearn.datasets.load_{name}",
+            "sha256": digest,
+            "n_samples": int(len(y)),
+            "n_features": int(x.shape[1]),
+            "n_classes": int(len(np.unique(y))),
+        },
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for file_name, array in (("features.npy", x), ("labels.npy", y)):
+            np.save(Path(tmp) / file_name, array, allow_pickle=False)
+            dataset.add_file(str(Path(tmp) / file_name))  # wandb copies it to its staging area
+        if run.offline:
+            # offline wandb refuses use_artifact (see the module docstring)
+            run.log_artifact(dataset)
+        else:
+            run.use_artifact(dataset)  # logs it if new and records this run as its user
+
+
+def log_model(run, name: str, model, scaler, config, metrics: dict) -> None:
+    """Log the trained model (with its scaler) as a `model` artifact, metrics and settings in its metadata."""
+    hyperparameters = {k: v for k, v in dict(config).items() if k in DEFAULTS}
+    artifact = wandb.Artifact(
+        f"{name}-model",
+        type="model",
+        description=f"{config.model} classifier for the {name} data set",
+        metadata={"metrics": metrics, "dataset": name, "hyperparameters": hyperparameters},
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.pkl"
+        with open(path, "wb") as fh:
+            pickle.dump({"scaler": scaler, "model": model}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        artifact.add_file(str(path))
+        run.log_artifact(artifact)
 
 
 def main() -> None:
@@ -133,6 +193,7 @@ def main() -> None:
     if config.dataset not in DATASETS:
         raise SystemExit(f"unknown dataset {config.dataset!r}: use wine or iris")
     x, y = DATASETS[config.dataset](return_X_y=True)
+    log_dataset(run, config.dataset, x, y)
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=float(config.test_size), random_state=int(config.seed), stratify=y
     )
@@ -142,7 +203,11 @@ def main() -> None:
 
     final: dict = {}
     classes = np.unique(y)
-    for epoch, (train_loss, proba) in enumerate(iterations(config, x_train, y_train, x_test)):
+    model = None
+    for epoch, (train_loss, proba, trained) in enumerate(
+        iterations(config, x_train, y_train, x_test)
+    ):
+        model = trained
         final = scores(y_test, classes[np.argmax(proba, axis=1)])
         row = {"epoch": epoch, "loss": train_loss, **final}
         row["val_loss"] = float(log_loss(y_test, proba, labels=classes))
@@ -151,6 +216,8 @@ def main() -> None:
 
     for name, value in final.items():
         run.summary[name] = value
+    if model is not None:
+        log_model(run, config.dataset, model, scaler, config, final)
     run.finish()
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestrator.agent.capture import capture_after_run
 from orchestrator.agent.collect import collect_metrics, metric_of
 from orchestrator.agent.command import (
     build_argv,
@@ -209,6 +210,7 @@ class Agent:
         )
         live.update()
         summary, history = collect_metrics(wandb_dir, run.id, live.rows)
+        capture_after_run(self.store, wandb_dir, run)  # never raises: a failure is one warning line
         value = metric_of(summary, self.config.metric.name if self.config.metric else None)
         if outcome.stop_kind == "interrupted":
             state, reason = INTERRUPTED, outcome.stop_reason
@@ -224,6 +226,7 @@ class Agent:
         store_runs.finish_run(
             self.store, run.id, state=state, exit_code=outcome.returncode, reason=reason, stderr_tail=tail,
             summary=summary, metric_value=value if state in (FINISHED, KILLED) else None, history=history,
+            duration=outcome.duration,
         )
         self.progress.run_finished(_reload(self.store, run.id), outcome.duration)
         return state
