@@ -105,6 +105,9 @@ def child_environment(base: Mapping[str, str], *, sweep_id: str, run_id: str, pr
         WANDB_RUN_GROUP=group,
         WANDB_SWEEP_PARAM_PATH=str(param_path),
         WANDB_DIR=str(wandb_dir),
+        # staged artifact files stay with the run (for capture and a later `wandb sync`)
+        # instead of piling up in ~/.local/share/wandb
+        WANDB_DATA_DIR=str(wandb_dir / "data"),
         SWEEPCI_METRICS_FILE=str(metrics_file),
         SWEEPCI_RUN_ID=run_id,
         PYTHONUNBUFFERED="1",
