@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from orchestrator.agent.progress import printable
 from orchestrator.store.records import RunRecord, SweepRecord
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def _fmt(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
-    text = str(value)
+    text = printable(str(value))
     return text if len(text) <= 20 else text[:17] + "..."
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -165,10 +164,10 @@ def _drive(handle: SweepHandle, context: RunContext, options: AgentOptions, para
 
 
 def _github_mask_and_outputs(outputs: dict[str, str]) -> None:
-    from orchestrator.github.commands import add_mask, in_actions, set_outputs
+    from orchestrator.github.commands import in_actions, set_outputs
 
+    # no ::add-mask:: of WANDB_API_KEY / GITHUB_TOKEN: the runner masks secrets already, and
+    # echoing one puts it in every captured stdout (`sweepci run --json > result.json`)
     if in_actions():
-        for name in ("WANDB_API_KEY", "GITHUB_TOKEN", "GH_TOKEN"):
-            add_mask(os.environ.get(name, ""))
         set_outputs(outputs)
     sys.stdout.flush()

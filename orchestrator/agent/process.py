@@ -138,13 +138,17 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], stdout_path:
             tail.close()
             return Outcome(127, None, None, f"cannot start {argv[0]!r}: {exc.strerror}", 0.0)
     pgid = proc.pid  # start_new_session: the child leads its own group
-    on_started(pgid)
     watcher = _ExitWatcher(proc)
     err_fd = proc.stderr.fileno()
     os.set_blocking(err_fd, False)
     err_open = True
     stop: tuple[str, str] | None = None
     next_poll = 0.0
+    try:
+        on_started(pgid)
+    except BaseException:
+        _abandon(pgid, proc, watcher, tail)
+        raise
     try:
         while not watcher.exited():
             fds = [fd for fd in (watcher.fd, err_fd if err_open else None) if fd is not None]
@@ -162,6 +166,12 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], stdout_path:
             if stop is not None:
                 kill_group(pgid, proc=proc)
                 break
+    except BaseException:
+        # the store failed (locked, disk full) or the agent is going down: never leave
+        # the run's processes behind
+        _abandon(pgid, proc, watcher, tail)
+        raise
+    try:
         returncode = proc.wait()
         # drain what the program wrote before exiting; grandchildren holding the
         # pipe open are stopped with the group so the pipe reaches EOF
@@ -190,6 +200,18 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], stdout_path:
         stderr_tail=tail.text(),
         duration=time.monotonic() - start,
     )
+
+
+def _abandon(pgid: int, proc: subprocess.Popen, watcher: _ExitWatcher, tail: StderrTail) -> None:
+    """Stop the run's whole group at once and release what run_process holds."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    watcher.close()
+    proc.stderr.close()
+    tail.close()
 
 
 def _read_into(fd: int, tail: StderrTail) -> bool:

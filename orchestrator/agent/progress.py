@@ -7,11 +7,19 @@ from typing import TextIO
 
 from orchestrator.store.records import FINISHED, RunRecord
 
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 127: "\\x7f"}
+
+
+def printable(text: str) -> str:
+    """`text` on one line: control characters escaped, so a parameter value can never start
+    a line of its own (in CI logs, a line starting with `::` is a workflow command)."""
+    return text.translate(_CONTROL)
+
 
 def _short(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    text = str(value)
+    text = printable(str(value))
     return text if len(text) <= 24 else text[:21] + "..."
 
 

@@ -82,6 +82,8 @@ def _read_event(env: Mapping[str, str]) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the event payload: {exc.strerror}", Location(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError("the event payload is not UTF-8 text (not JSON)", Location(path)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -157,9 +159,17 @@ def _git_dirty(path: Path) -> bool | None:
         import git
 
         repo = git.Repo(path, search_parent_directories=True)
-        return repo.is_dirty(untracked_files=False)
+        return _is_dirty(repo)
     except Exception:  # noqa: BLE001 - no git, no repository: dirtiness is unknown
         return None
+
+
+def _is_dirty(repo: Any) -> bool:
+    """Uncommitted changes to tracked files. Unlike GitPython's is_dirty (`git diff`), this
+    never rewrites .git/index: asking must not change the checkout, and must not take the
+    index lock a concurrent git command of the user or the CI needs."""
+    out = repo.git.status("--porcelain", "--untracked-files=no", env={"GIT_OPTIONAL_LOCKS": "0"})
+    return bool(out.strip())
 
 
 def from_git(cwd: Path) -> RunContextInfo:
@@ -188,7 +198,7 @@ def from_git(cwd: Path) -> RunContextInfo:
             ctx.sha = repo.head.commit.hexsha
         else:
             ctx.note = "the repository has no commits yet"
-        ctx.dirty = repo.is_dirty(untracked_files=False) if repo.head.is_valid() else bool(repo.index.entries)
+        ctx.dirty = _is_dirty(repo) if repo.head.is_valid() else bool(repo.index.entries)
         for remote in repo.remotes:
             if remote.name == "origin":
                 urls = list(remote.urls)

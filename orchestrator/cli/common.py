@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -29,6 +30,18 @@ store_option = click.option(
 )
 
 
+class Seconds(click.FloatRange):
+    """A duration in seconds: a finite number, at least `min` (nan would disable the limit silently)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        result = super().convert(value, param, ctx)
+        if not math.isfinite(result):
+            self.fail(f"{value!r} is not a finite number of seconds.", param, ctx)
+        return result
+
+
 def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
@@ -45,4 +58,6 @@ def format_value(value: Any) -> str:
     """Short human form of a parameter or metric value."""
     if isinstance(value, float):
         return f"{value:.6g}"
-    return str(value)
+    from orchestrator.agent.progress import printable
+
+    return printable(str(value))

@@ -57,7 +57,9 @@ def context(env_override, tags, project_file, allow_dirty, github_output, as_jso
         rows.append(("fork", "yes"))
     if ctx.note:
         rows.append(("note", ctx.note))
+    from orchestrator.agent.progress import printable
+
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
-        click.echo(f"{k.ljust(width)}  {v}")
+        click.echo(f"{k.ljust(width)}  {printable(str(v))}")  # a tag or branch never starts a line
     return 0

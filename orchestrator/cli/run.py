@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from orchestrator.agent.options import AgentOptions, RunContext
-from orchestrator.cli.common import add_option, seed_option, set_option, store_option, warn
+from orchestrator.cli.common import Seconds, add_option, seed_option, set_option, store_option, warn
 from orchestrator.errors import UsageError
 
 backend_option = click.option(
@@ -27,8 +27,8 @@ allow_dirty_option = click.option(
 
 def _agent_options(f):
     for opt in reversed([
-        click.option("--run-timeout", type=click.FloatRange(min=0.1), default=None, help="Stop a run after this many seconds (it is recorded as killed)."),
-        click.option("--time-budget", type=click.FloatRange(min=0.1), default=None, help="Start no run after this many seconds; stop the running one."),
+        click.option("--run-timeout", type=Seconds(min=0.1), default=None, help="Stop a run after this many seconds (it is recorded as killed)."),
+        click.option("--time-budget", type=Seconds(min=0.1), default=None, help="Start no run after this many seconds; stop the running one."),
         click.option("--max-failures", type=click.IntRange(min=0), default=3, show_default=True, help="Stop after this many failures in a row (0: never)."),
         click.option("--verbose", "-v", is_flag=True, help="Stream each run's output."),
         click.option("--quiet", "-q", is_flag=True, help="Print only the result."),

@@ -27,10 +27,15 @@ def in_actions() -> bool:
 
 
 def add_mask(value: str) -> None:
-    """Ask the runner to mask a value in all later log lines."""
+    """Ask the runner to mask a value in all later log lines.
+
+    The runner reads workflow commands from stderr as well as stdout and never
+    shows the command line itself; stderr keeps stdout clean for `--json`
+    output that a step may redirect into a file.
+    """
     if value and in_actions():
-        sys.stdout.write(f"::add-mask::{escape_data(value)}\n")
-        sys.stdout.flush()
+        sys.stderr.write(f"::add-mask::{escape_data(value)}\n")
+        sys.stderr.flush()
 
 
 def set_outputs(outputs: dict[str, str]) -> None:

@@ -6,13 +6,17 @@ import contextlib
 import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
-from orchestrator.errors import Location, StoreError
+from orchestrator.errors import Location, StoreError, UsageError
 
 SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+#: seconds a command waits for another process's write lock before giving up
+BUSY_TIMEOUT_ENV = "SWEEPCI_BUSY_TIMEOUT"
 
 _SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -162,15 +166,26 @@ class Store:
             raise StoreError(_explain(exc), Location(str(self.path))) from None
         try:
             yield self.conn
+        except sqlite3.DatabaseError as exc:
+            # a full disk or an I/O error: SQLite may have rolled back already
+            self._rollback()
+            raise StoreError(_explain(exc), Location(str(self.path))) from None
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             try:
                 self.conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                self.conn.execute("ROLLBACK")
+            except sqlite3.DatabaseError as exc:
+                self._rollback()
                 raise StoreError(_explain(exc), Location(str(self.path))) from None
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass  # nothing was committed; the connection is closed on the way out
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         try:
@@ -188,16 +203,34 @@ class Store:
         self.close()
 
 
+def busy_timeout() -> float:
+    """How long to wait for a lock held by another process (env SWEEPCI_BUSY_TIMEOUT, seconds)."""
+    raw = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86400:
+        raise UsageError(f"{BUSY_TIMEOUT_ENV}={raw!r}: give a number of seconds from 0 to 86400")
+    return value
+
+
 def _explain(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return "the store is locked by another process (still locked after waiting 30 s)"
+        return f"the store is locked by another process (still locked after waiting {busy_timeout():g} s)"
     if "disk" in text and "full" in text or "SQLITE_FULL" in text:
         return "the disk is full; nothing was written (free space and resume)"
+    if "disk I/O error" in text:
+        return "the store could not be written (disk I/O error: a full disk or a file-size limit?); resume once fixed"
     if "malformed" in text or "not a database" in text:
         return "the store file is damaged or not a sweepci store"
     if "readonly" in text:
         return "the store is read-only"
+    if "unable to open" in text:
+        return "cannot open the store file (is its directory writable?)"
     return f"store error: {text}"
 
 
@@ -211,8 +244,44 @@ def _check_file(path: Path) -> None:
             raise StoreError("is not a SQLite file (not a sweepci store)", Location(str(path)))
 
 
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.resolve().parent, os.W_OK)
+
+
+def _connect(p: Path, readonly: bool, wait: float) -> sqlite3.Connection:
+    if readonly and not _writable(p):
+        # nothing can write to a store in a read-only place; without its -shm file SQLite can
+        # only read a WAL store as immutable (a downloaded artifact, a read-only mount)
+        immutable = "&immutable=1" if not Path(f"{p}-shm").exists() else ""
+        uri = f"file:{urllib.parse.quote(str(p.resolve()))}?mode=ro{immutable}"
+        return sqlite3.connect(uri, uri=True, timeout=wait, isolation_level=None)
+    conn = sqlite3.connect(str(p), timeout=wait, isolation_level=None)
+    if readonly:
+        # a mode=ro connection to a WAL store leaves -wal and -shm files behind (it may not
+        # delete them); a read-write connection that refuses writes cleans up after itself
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def _remove_new_sidecars(p: Path, existed: dict[str, bool]) -> None:
+    """After a failed open, remove the empty -wal and the -shm SQLite made for a file that is
+    not a usable store (nothing else uses them: they did not exist before)."""
+    wal, shm = Path(f"{p}-wal"), Path(f"{p}-shm")
+    try:
+        if not existed["wal"] and wal.exists() and wal.stat().st_size == 0:
+            wal.unlink()
+            if not existed["shm"] and shm.exists():
+                shm.unlink()
+    except OSError:
+        pass
+
+
 def open_store(path: str | os.PathLike, create: bool = True, readonly: bool = False) -> Store:
-    """Open (and with `create`, make) a store file, migrating it to the current schema."""
+    """Open (and with `create`, make) a store file, migrating it to the current schema.
+
+    A file that is not a sweepci store is left exactly as it was: its journal mode is
+    switched to WAL only once its schema has been checked.
+    """
     p = Path(path)
     _check_file(p)
     if not p.exists():
@@ -222,28 +291,29 @@ def open_store(path: str | os.PathLike, create: bool = True, readonly: bool = Fa
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the store directory: {exc.strerror}", Location(str(p))) from None
+    elif not create and p.stat().st_size == 0:
+        raise StoreError("is an empty file, not a sweepci store (run a sweep first, or pass --store)", Location(str(p)))
+    wait = busy_timeout()
+    existed = {"wal": Path(f"{p}-wal").exists(), "shm": Path(f"{p}-shm").exists()}
+    conn: sqlite3.Connection | None = None
     try:
-        if readonly:
-            conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30, isolation_level=None)
-        else:
-            conn = sqlite3.connect(str(p), timeout=30, isolation_level=None)
+        conn = _connect(p, readonly, wait)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        store = Store(conn, p)
+        schema_version(store)  # refuses other programs' databases before anything is written
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(_explain(exc), Location(str(p))) from None
-    store = Store(conn, p)
-    try:
         _migrate(store, readonly)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
+    except (sqlite3.DatabaseError, StoreError) as exc:
+        if conn is not None:
+            conn.close()
+        _remove_new_sidecars(p, existed)
+        if isinstance(exc, StoreError):
+            raise
         raise StoreError(_explain(exc), Location(str(p))) from None
-    except StoreError:
-        conn.close()
-        raise
     return store
 
 
@@ -272,7 +342,11 @@ def _migrate(store: Store, readonly: bool) -> None:
     if version == SCHEMA_VERSION:
         return
     if readonly:
-        raise StoreError(f"has schema {version}; open it once without --readonly to upgrade", Location(str(store.path)))
+        raise StoreError(
+            f"was written by an older sweepci (schema {version}); a command that writes to it "
+            "(run --resume, agent, create) upgrades it",
+            Location(str(store.path)),
+        )
     with store.transaction() as conn:
         # re-read inside the write lock: another agent may have migrated meanwhile
         version = schema_version(store)

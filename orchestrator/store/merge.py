@@ -8,11 +8,29 @@ from pathlib import Path
 
 from orchestrator.errors import Location, StoreError
 from orchestrator.store.db import open_store
+from orchestrator.store.merge_artifacts import copy_blobs, merge_artifact_rows
 
 _SWEEP_COLUMNS = (
-    "id", "name", "project", "env", "backend", "method", "metric_name", "metric_goal", "config_json", "sweep_file",
-    "seed", "shard_index", "shard_count", "status", "status_reason", "context_json", "flags_json", "remote_path",
-    "created_at", "updated_at",
+    "id",
+    "name",
+    "project",
+    "env",
+    "backend",
+    "method",
+    "metric_name",
+    "metric_goal",
+    "config_json",
+    "sweep_file",
+    "seed",
+    "shard_index",
+    "shard_count",
+    "status",
+    "status_reason",
+    "context_json",
+    "flags_json",
+    "remote_path",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -22,13 +40,23 @@ class MergeResult:
     runs_added: int = 0
     runs_skipped: int = 0
     history_rows: int = 0
+    artifacts_added: int = 0
+    aliases_added: int = 0
+    usage_added: int = 0
+    promotions_added: int = 0
+    blobs_copied: int = 0
+    #: digests of blobs a source names but does not hold (its files were not uploaded with it)
+    blobs_missing: list[str] = field(default_factory=list)
+    #: aliases the output already gave another version, artifact names of two types
+    conflicts: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
 
 
 def merge_stores(sources: list[str | Path], output: str | Path) -> MergeResult:
-    """Copy every sweep, run and history row of `sources` into `output`.
+    """Copy every sweep, run and history row and the artifact area of `sources` into `output`.
 
-    Runs are identified by id, so merging the same shard twice adds nothing.
+    Runs are identified by id and artifact versions by content (see
+    `merge_artifacts`), so merging the same shard twice adds nothing.
     Shards of one sweep (created with a shared --sweep-id) merge into one sweep
     record, which stays open unless every shard finished. Each source is
     checked before anything is written; each source merges in one transaction.
@@ -44,10 +72,16 @@ def merge_stores(sources: list[str | Path], output: str | Path) -> MergeResult:
         for src in sources:
             out.conn.execute("ATTACH DATABASE ? AS src", (f"file:{Path(src).resolve()}?mode=ro",))
             try:
+                copy_blobs(out.conn, Path(src).resolve().parent, out, result)
                 with out.transaction() as conn:
                     _merge_one(conn, result)
+                    merge_artifact_rows(conn, out, str(src), result)
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"cannot merge: {exc}", Location(str(src))) from None
+            except OSError as exc:  # copying artifact files: a full disk, a missing permission
+                raise StoreError(
+                    f"cannot copy its artifact files: {exc}", Location(str(src))
+                ) from None
             finally:
                 out.conn.execute("DETACH DATABASE src")
             result.sources.append(str(src))
@@ -63,8 +97,13 @@ def _merge_one(conn: sqlite3.Connection, result: MergeResult) -> None:
         "UPDATE sweeps SET status = 'running', status_reason = 'a shard did not finish' "
         "WHERE id IN (SELECT id FROM src.sweeps WHERE status != 'finished')"
     )
-    existing = {r[0] for r in conn.execute("SELECT id FROM runs WHERE id IN (SELECT id FROM src.runs)")}
-    next_seq = {r[0]: r[1] + 1 for r in conn.execute("SELECT sweep_id, MAX(seq) FROM runs GROUP BY sweep_id")}
+    existing = {
+        r[0] for r in conn.execute("SELECT id FROM runs WHERE id IN (SELECT id FROM src.runs)")
+    }
+    next_seq = {
+        r[0]: r[1] + 1
+        for r in conn.execute("SELECT sweep_id, MAX(seq) FROM runs GROUP BY sweep_id")
+    }
     rows = conn.execute("SELECT * FROM src.runs ORDER BY created_at, id").fetchall()
     for row in rows:
         if row["id"] in existing:
@@ -75,7 +114,10 @@ def _merge_one(conn: sqlite3.Connection, result: MergeResult) -> None:
         data["seq"] = next_seq.get(data["sweep_id"], 0)
         next_seq[data["sweep_id"]] = data["seq"] + 1
         names = ", ".join(data)
-        conn.execute(f"INSERT INTO runs ({names}) VALUES ({', '.join('?' * len(data))})", tuple(data.values()))
+        conn.execute(
+            f"INSERT INTO runs ({names}) VALUES ({', '.join('?' * len(data))})",
+            tuple(data.values()),
+        )
         result.runs_added += 1
     before = conn.total_changes
     conn.execute("INSERT OR IGNORE INTO history SELECT * FROM src.history")

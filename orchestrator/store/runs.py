@@ -57,7 +57,8 @@ def create_sweep(store: Store, *, project: str, method: str, config: dict[str, A
 def get_sweep(store: Store, sweep_id: str) -> SweepRecord:
     """A sweep by id or unique id prefix (the latest sweep with 'latest')."""
     if sweep_id == "latest":
-        rows = store.query("SELECT * FROM sweeps ORDER BY created_at DESC LIMIT 1")
+        # the sweep added last, by insertion order: a wall clock stepped back must not hide it
+        rows = store.query("SELECT * FROM sweeps ORDER BY rowid DESC LIMIT 1")
     else:
         rows = store.query("SELECT * FROM sweeps WHERE id = ?", (sweep_id,))
         if not rows:
@@ -160,16 +161,25 @@ def heartbeat(store: Store, run_id: str) -> None:
 
 def finish_run(store: Store, run_id: str, *, state: str, exit_code: int | None, reason: str | None,
                stderr_tail: str | None, summary: dict[str, Any], metric_value: float | None,
-               history: Sequence[dict[str, Any]] = ()) -> None:
-    """Record a run's end and its metrics in one transaction (all or nothing)."""
+               history: Sequence[dict[str, Any]] = (), duration: float | None = None) -> None:
+    """Record a run's end and its metrics in one transaction (all or nothing).
+
+    With `duration` (measured on the monotonic clock) the end is start + duration, so a
+    wall clock stepped back or forward during the run (NTP) gives no negative or
+    inflated durations."""
     if metric_value is not None and not math.isfinite(metric_value):
         metric_value = None
     with store.transaction() as conn:
+        ended_at = time.time()
+        if duration is not None:
+            row = conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is not None and row["started_at"] is not None:
+                ended_at = row["started_at"] + max(0.0, duration)
         conn.execute(
             "UPDATE runs SET state = ?, exit_code = ?, reason = ?, stderr_tail = ?, summary_json = ?,"
             " metric_value = ?, ended_at = ?, heartbeat_at = NULL WHERE id = ?",
             (state, exit_code, reason, stderr_tail, json.dumps(summary, default=_json_default), metric_value,
-             time.time(), run_id),
+             ended_at, run_id),
         )
         conn.executemany(
             "INSERT OR REPLACE INTO history (run_id, step, data_json) VALUES (?,?,?)",
@@ -193,7 +203,17 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A dead process not yet reaped (its parent was killed and PID 1 of a container may
+    never reap it): signal 0 still reaches it, but its agent is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def recover_stale_runs(store: Store, sweep_id: str | None = None) -> list[str]:
