@@ -246,7 +246,7 @@ def test_missing_token_is_one_line_and_no_request(
     project: Path, github_api: GitHubStandIn, unset: tuple[str, ...]
 ) -> None:
     done = sweepci(project, github_api, "--count", "5", env=dict.fromkeys(unset))
-    assert done.returncode == 3
+    assert done.returncode == 2
     assert "GITHUB_TOKEN or GH_TOKEN" in one_error_line(done)
     assert github_api.requests == []
 

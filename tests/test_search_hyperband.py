@@ -76,7 +76,9 @@ def test_max_iter_form_stops_at_the_same_brackets_as_min_iter():
 
 def test_maximize_stops_the_runs_with_low_scores():
     curves = {run: [1.0 - v for v in values] for run, values in loss_curves(FINALS, 3).items()}
-    stops = hyperband_stops(Hyperband(min_iter=3), curves, set(curves), goal="maximize", metric="f1")
+    stops = hyperband_stops(
+        Hyperband(min_iter=3), curves, set(curves), goal="maximize", metric="f1"
+    )
     assert stopped(stops) == {f"r{i}": 3 for i in range(4, 9)}
     worst = next(s for s in stops if s.run == "r8")
     assert worst.reason.startswith("hyperband: f1=")

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from orchestrator.cli.common import Seconds
 from orchestrator.errors import BackendError, UsageError
 
 # Named options that stand for workflow inputs: option name -> input name.
@@ -107,7 +108,7 @@ def _collect_inputs(named: dict[str, str | None], pairs: tuple[str, ...]) -> dic
 )
 @click.option(
     "--poll-interval",
-    type=click.FloatRange(min=0.01),
+    type=Seconds(min=0.01),
     default=10.0,
     show_default=True,
     metavar="SECONDS",
@@ -115,7 +116,7 @@ def _collect_inputs(named: dict[str, str | None], pairs: tuple[str, ...]) -> dic
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=None,
     metavar="SECONDS",
     help="Stop watching after this many seconds (exit 3; the run goes on). Default: no limit.",

@@ -47,7 +47,9 @@ def log_ei(model: GaussianProcess, x: np.ndarray, best: float) -> np.ndarray:
     return value + np.log(sd)
 
 
-def log_ei_with_grad(model: GaussianProcess, x: np.ndarray, best: float) -> tuple[np.ndarray, np.ndarray]:
+def log_ei_with_grad(
+    model: GaussianProcess, x: np.ndarray, best: float
+) -> tuple[np.ndarray, np.ndarray]:
     """log EI and its gradient with respect to each row of x."""
     mean, var, dmean, dvar = model.predict_with_grad(x)
     sd = np.sqrt(var)

@@ -17,7 +17,6 @@ import numpy as np
 
 from orchestrator.search.space import Space
 
-
 _MISSING = object()
 
 
@@ -90,7 +89,8 @@ class Encoder:
                 chosen[p.name] = p.ppf(float(x[where.start]))
         constants = self.space.constants()
         return {
-            p.name: constants[p.name] if p.is_constant else chosen[p.name] for p in self.space.params
+            p.name: constants[p.name] if p.is_constant else chosen[p.name]
+            for p in self.space.params
         }
 
     def snap(self, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,94 @@
+"""Shared bench helpers: drive a sampler (ours or Optuna's) through a sequential sweep.
+
+Not part of the package; imported by the bench scripts next to it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# one BLAS thread per process: the benches run seeds in parallel processes,
+# and timing one suggestion should not depend on how busy the other core is
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from orchestrator.search import Space, Trial, make_sampler  # noqa: E402
+
+Objective = Callable[[Mapping[str, Any]], float]
+
+
+@dataclass
+class SweepResult:
+    """Values in order of evaluation and the time each suggestion took (seconds).
+
+    `latencies` is wall time; `cpu_times` is this process's CPU time, which a
+    busy machine (other jobs stealing the cores) does not inflate.
+    """
+
+    values: list[float]
+    latencies: list[float]
+    cpu_times: list[float]
+
+    def best_after(self, n: int, maximize: bool = False) -> float:
+        """The best value among the first n runs."""
+        head = self.values[:n]
+        return max(head) if maximize else min(head)
+
+
+def run_sweepci(
+    method: str, specs: Mapping[tuple[str, ...], Mapping[str, Any]], objective: Objective,
+    n: int, seed: int, goal: str = "minimize",
+) -> SweepResult:  # fmt: skip
+    """A sequential sweep with one of sweepci's samplers, through the real Space/Trial path."""
+    sampler = make_sampler(method, Space.from_specs(specs), goal, seed)
+    trials: list[Trial] = []
+    latencies, cpu_times = [], []
+    for _ in range(n):
+        start, cpu = time.perf_counter(), time.process_time()
+        config = sampler.suggest(trials)
+        latencies.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu)
+        trials.append(Trial(config, objective(config)))
+    return SweepResult([t.value for t in trials], latencies, cpu_times)
+
+
+def run_optuna_tpe(
+    specs: Mapping[tuple[str, ...], Mapping[str, Any]], objective: Objective,
+    n: int, seed: int, goal: str = "minimize",
+) -> SweepResult:  # fmt: skip
+    """The same sweep with Optuna's default TPE sampler (ask/tell, so only sampling is timed)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction=goal, sampler=optuna.samplers.TPESampler(seed=seed))
+    values, latencies, cpu_times = [], [], []
+    for _ in range(n):
+        start, cpu = time.perf_counter(), time.process_time()
+        trial = study.ask()
+        config = {
+            ".".join(path): _suggest(trial, ".".join(path), spec) for path, spec in specs.items()
+        }
+        latencies.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu)
+        value = objective(config)
+        study.tell(trial, value)
+        values.append(value)
+    return SweepResult(values, latencies, cpu_times)
+
+
+def _suggest(trial: Any, name: str, spec: Mapping[str, Any]) -> Any:
+    """Optuna's equivalent of the W&B distributions the benches use."""
+    kind = spec["distribution"]
+    if kind == "uniform":
+        return trial.suggest_float(name, spec["min"], spec["max"])
+    if kind == "log_uniform_values":
+        return trial.suggest_float(name, spec["min"], spec["max"], log=True)
+    if kind == "int_uniform":
+        return trial.suggest_int(name, spec["min"], spec["max"])
+    if kind == "categorical":
+        return trial.suggest_categorical(name, spec["values"])
+    raise ValueError(f"bench has no Optuna mapping for {kind}")

@@ -1,0 +1,269 @@
+"""Bayesian optimisation: a Gaussian process on the unit cube, log expected improvement.
+
+The first suggestions come from a scrambled Sobol sequence (by suggestion
+index, so parallel agents take different points). After that every
+suggestion fits a GP to the finished trials, fantasises results for the
+pending ones, and maximises log-EI: many random and near-incumbent
+candidates, then L-BFGS-B from the best few, then rounding through
+Param.ppf and a final re-scoring of the rounded points.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from scipy.stats import qmc
+
+from orchestrator.search.acquisition import climb, log_ei
+from orchestrator.search.base import FAILED, FINISHED, KILLED, PENDING, Sampler, Trial
+from orchestrator.search.encoding import Encoder
+from orchestrator.search.gp import GaussianProcess, Hyper
+from orchestrator.search.space import Space
+
+#: past this many observations the model keeps the best and the most recent half each
+MAX_TRAINING = 400
+#: below this many observations the hyperparameters are refitted on every suggestion
+REFIT_EVERY_TRIAL_UNTIL = 30
+#: above it they are refitted each time the data grows by this factor
+REFIT_GROWTH = 1.1
+
+
+def fit_checkpoint(n: int) -> int:
+    """How many observations the hyperparameters are fitted on when n exist.
+
+    Refitting on every trial is the slowest part at a few hundred trials and
+    changes little; fitting on a prefix that only moves at geometric
+    checkpoints lets a cached fit be reused while staying a pure function
+    of the trials.
+    """
+    if n <= REFIT_EVERY_TRIAL_UNTIL:
+        return n
+    steps = int(np.floor(np.log(n / REFIT_EVERY_TRIAL_UNTIL) / np.log(REFIT_GROWTH) + 1e-9))
+    return min(n, int(REFIT_EVERY_TRIAL_UNTIL * REFIT_GROWTH**steps))
+
+
+def standardise(y: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance (a constant series becomes zeros)."""
+    sd = y.std()
+    return (y - y.mean()) / (sd if sd > 0 else 1.0)
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - it comes with scikit-learn
+        return None
+    return ThreadpoolController()
+
+
+def single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
+    """Run BLAS on one thread for the duration of a suggestion.
+
+    The matrices here are a few hundred wide at most: threads cost more than
+    they save, and on a busy runner (other jobs, parallel agents) the
+    oversubscription made suggestions over ten times slower.
+    """
+    controller = _blas_controller()
+    return (
+        contextlib.nullcontext()
+        if controller is None
+        else controller.limit(limits=1, user_api="blas")
+    )
+
+
+def warp(y: np.ndarray) -> np.ndarray:
+    """Standardised targets after a Yeo-Johnson power transform fitted to them.
+
+    Sweep metrics are often skewed: a few diverged or failed runs far worse
+    than the rest, or a handful of near-optimal values far from the pack.
+    Left as they are, the outliers set the GP's signal scale and flatten the
+    region that matters. The maximum-likelihood power transform is monotone,
+    so the best run stays the best, and it is the identity for Gaussian data.
+    """
+    z = standardise(y)
+    if len(z) < 3 or not z.any():
+        return z
+    with warnings.catch_warnings():
+        # the lambda search can overflow on extreme values; the fallback handles it
+        warnings.simplefilter("ignore", RuntimeWarning)
+        transformed, _ = stats.yeojohnson(z)
+    return standardise(transformed) if np.isfinite(transformed).all() else z
+
+
+class BayesSampler(Sampler):
+    """GP-based suggestions; the same trials and seed always give the same config."""
+
+    n_random_candidates = 512
+    n_local_candidates = 384
+    n_starts = 4
+
+    def __init__(
+        self, space: Space, goal: str = "minimize", seed: int = 0, target: float | None = None
+    ):
+        super().__init__(space, goal, seed, target)
+        self.encoder = Encoder(space)
+        # hyperparameters by a digest of the data they were fitted on: a cache, not state
+        self._fits: OrderedDict[str, Hyper] = OrderedDict()
+
+    @property
+    def n_initial(self) -> int:
+        """Sobol points before the model takes over."""
+        return int(np.clip(len(self.encoder.params) + 2, 5, 10))
+
+    def suggest(self, trials: Sequence[Trial], index: int | None = None) -> dict[str, Any] | None:
+        """The next config: Sobol while data is scarce, then the log-EI maximiser."""
+        with single_threaded_blas():
+            return self._suggest(trials, index)
+
+    def _suggest(self, trials: Sequence[Trial], index: int | None) -> dict[str, Any] | None:
+        i = len(trials) if index is None else index
+        if not self.encoder.params:
+            return self.encoder.decode(np.zeros(0))
+        x, y, pending = self._observations(trials)
+        if len(y) < 2 or np.isfinite(y).sum() < 1 or len(trials) < self.n_initial:
+            return self._sobol(trials, i)
+        try:
+            return self._model_suggestion(trials, x, y, pending, i)
+        except np.linalg.LinAlgError:
+            # a covariance too ill-conditioned even with jitter: explore instead of failing the sweep
+            return self._sobol(trials, i)
+
+    # -- data --------------------------------------------------------------------
+    def _observations(self, trials: Sequence[Trial]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Encoded finished trials, their values (NaN = failed), and pending points."""
+        rows, values, pending = [], [], []
+        sign = -1.0 if self.maximize else 1.0
+        for t in trials:
+            x = self.encoder.encode(t.config)
+            if x is None:
+                continue
+            if t.has_value and t.state != PENDING:
+                rows.append(x)
+                values.append(sign * float(t.value))
+            elif t.state in (FINISHED, FAILED, KILLED):
+                # W&B's `impute: worst`: a run that ended without a metric is as bad as the worst seen
+                rows.append(x)
+                values.append(np.nan)
+            else:
+                pending.append(x)
+        dims = self.encoder.dims
+        return (
+            np.array(rows).reshape(-1, dims),
+            np.array(values, dtype=float),
+            np.array(pending).reshape(-1, dims),
+        )
+
+    @staticmethod
+    def _impute(y: np.ndarray) -> np.ndarray:
+        worst = np.nanmax(y) if np.isfinite(y).any() else 0.0
+        return np.where(np.isfinite(y), y, worst)
+
+    def _training_set(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All observations, or past MAX_TRAINING the best half plus the most recent half."""
+        if len(y) <= MAX_TRAINING:
+            return x, y
+        half = MAX_TRAINING // 2
+        recent = np.arange(len(y) - half, len(y))
+        older = np.arange(len(y) - half)
+        best = older[np.argsort(self._impute(y)[older], kind="stable")[:half]]
+        keep = np.sort(np.concatenate([best, recent]))
+        return x[keep], y[keep]
+
+    def _hyper(self, x: np.ndarray, y: np.ndarray) -> Hyper:
+        """Hyperparameters fitted on the checkpoint prefix of the data, cached by its digest."""
+        m = fit_checkpoint(len(y))
+        xs, ys = x[:m], y[:m]
+        digest = hashlib.sha256(xs.tobytes() + np.nan_to_num(ys, nan=np.inf).tobytes()).hexdigest()
+        if digest in self._fits:
+            self._fits.move_to_end(digest)
+            return self._fits[digest]
+        hyper = GaussianProcess.fit(self.encoder.groups, xs, warp(self._impute(ys))).hyper
+        self._fits[digest] = hyper
+        while len(self._fits) > 16:
+            self._fits.popitem(last=False)
+        return hyper
+
+    # -- suggestions -------------------------------------------------------------
+    def _sobol(self, trials: Sequence[Trial], index: int) -> dict[str, Any]:
+        """The index-th point of a scrambled Sobol sequence, mapped through each ppf.
+
+        In a small discrete space two Sobol points can round to the same
+        config; the first later point that no trial holds is taken instead.
+        """
+        d = len(self.encoder.params)
+        sobol = qmc.Sobol(d, scramble=True, seed=np.random.default_rng([self.seed, 1]))
+        points = sobol.random(2 ** int(np.ceil(np.log2(index + 64))))
+        taken = {self.encoder.key(t.config) for t in trials}
+        constants = self.space.constants()
+        first = None
+        for u in points[index : index + 64]:
+            values = {p.name: p.ppf(ui) for p, ui in zip(self.encoder.params, u)}
+            config = {p.name: values.get(p.name, constants.get(p.name)) for p in self.space.params}
+            if self.encoder.key(config) not in taken:
+                return config
+            first = first or config
+        return first
+
+    def _model_suggestion(
+        self, trials: Sequence[Trial], x: np.ndarray, y: np.ndarray, pending: np.ndarray, index: int
+    ) -> dict[str, Any]:
+        x, y = self._training_set(x, y)
+        hyper = self._hyper(x, y)
+        targets = warp(self._impute(y))
+        model = GaussianProcess(self.encoder.groups, hyper, x, targets)
+        best = float(model.predict(x)[0].min())
+        if len(pending):
+            # kriging believer: pending points "return" what the model expects,
+            # which removes their uncertainty so another agent looks elsewhere
+            model = model.condition(pending, model.predict(pending)[0])
+        rng = np.random.default_rng([self.seed, index, 2])
+        candidates = self._candidates(rng, x, targets, hyper)
+        scores = log_ei(model, candidates, best)
+        order = np.argsort(-scores, kind="stable")
+        starts = candidates[order[: self.n_starts]]
+        climbed = climb(model, starts, self.encoder.free, best)
+        finalists = np.vstack([climbed, candidates[order[: 4 * self.n_starts]]])
+        snapped = np.array([self.encoder.snap(p) for p in finalists])
+        return self._best_new(trials, snapped, log_ei(model, snapped, best))
+
+    def _candidates(
+        self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, hyper: Hyper
+    ) -> np.ndarray:
+        """Uniform points, plus Gaussian steps around the best observations."""
+        enumerated = self.encoder.all_categorical_points(4096)
+        if enumerated is not None:
+            return enumerated
+        uniform = self.encoder.random(rng, self.n_random_candidates)
+        parents = x[np.argsort(y, kind="stable")[:5]]
+        picks = parents[rng.integers(0, len(parents), self.n_local_candidates)]
+        # step sizes from a fraction of a length scale down to fine polishing
+        scale = rng.choice([0.01, 0.05, 0.2], self.n_local_candidates)[:, None]
+        steps = (
+            rng.normal(size=picks.shape)
+            * scale
+            * np.minimum(hyper.lengths[self.encoder.groups], 1.0)
+        )
+        local = picks.copy()
+        local[:, self.encoder.free] = np.clip(picks + steps, 0.0, 1.0)[:, self.encoder.free]
+        return np.vstack([uniform, local])
+
+    def _best_new(
+        self, trials: Sequence[Trial], points: np.ndarray, scores: np.ndarray
+    ) -> dict[str, Any]:
+        """The best-scoring config that no trial holds yet (or the best one, if all are taken)."""
+        taken = {self.encoder.key(t.config) for t in trials}
+        order = np.argsort(-scores, kind="stable")
+        for k in order:
+            config = self.encoder.decode(points[k])
+            if self.encoder.key(config) not in taken:
+                return config
+        return self.encoder.decode(points[order[0]])
