@@ -320,3 +320,19 @@ def test_random_draw_depends_only_on_seed_and_index() -> None:
     assert [s.suggest([], index=i) for i in range(5)] == sequence
     # what earlier runs scored does not change later draws
     assert s.suggest([Trial(c, 123.0) for c in sequence[:2]]) == sequence[2]
+
+
+@pytest.mark.parametrize(
+    "dist,settings",
+    [
+        ("categorical", {"values": ["a", "b", "c"]}),
+        ("categorical_w_probabilities", {"values": ["a", "b", "c"], "probabilities": [0.9, 0.05, 0.05]}),
+        ("categorical_w_probabilities", {"values": [1, 2], "probabilities": [0.1, 0.9]}),
+    ],
+)
+def test_categorical_cdf_and_ppf_are_inverse(dist: str, settings: dict) -> None:
+    from orchestrator.search.space import Param
+
+    param = Param(("c",), dist, settings)
+    for value in settings["values"]:
+        assert param.ppf(param.cdf(value)) == value

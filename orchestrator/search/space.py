@@ -109,6 +109,10 @@ class Param:
         if self.is_categorical:
             values = s["values"]
             index = self.index_of(value)
+            if d == "categorical_w_probabilities":
+                # the middle of the value's share of [0, 1], so ppf(cdf(v)) == v
+                before = float(sum(s["probabilities"][:index]))
+                return before + s["probabilities"][index] / 2.0
             return (index + 0.5) / len(values)
         x = float(value)
         if d == "int_uniform":
