@@ -20,6 +20,8 @@ from orchestrator.ci.prepare import Prepared, prepare
 from orchestrator.errors import GuardError, UsageError
 
 PROD = "prod"
+#: in every worse-candidate refusal; the workflow's promote job reads it as "kept the holder", not a failure
+WORSE_PHRASE = "is worse than the current"
 
 
 class PromotionRefused(GuardError):
@@ -120,7 +122,7 @@ def refuse_worse(
     goal: str | None,
 ) -> PromotionRefused:
     return PromotionRefused(
-        f"{label} (run {run_id}) is worse than the current {alias} {holder} on {metric} ({goal}): "
+        f"{label} (run {run_id}) {WORSE_PHRASE} {alias} {holder} on {metric} ({goal}): "
         f"{_fmt(value)} vs {_fmt(holder_value)}; pass --force to promote it anyway (recorded)"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import threading
@@ -12,7 +13,9 @@ import pytest
 from orchestrator.errors import StoreError
 from orchestrator.store import SCHEMA_VERSION, open_store
 from orchestrator.store import runs as R
+from orchestrator.store.artifacts import list_artifacts
 from orchestrator.store.merge import merge_stores
+from orchestrator.store.promotions import promotions
 from orchestrator.store.queries import best_run, find_runs, leaderboard
 from tests.conftest import sweepci
 
@@ -21,8 +24,18 @@ CONFIG = {"method": "grid", "program": "p.py", "parameters": {"x": {"values": li
 
 
 def _sweep(store, sweep_id: str | None = None, shard: tuple[int, int] = (0, 1)):
-    return R.create_sweep(store, project="p-dev", method="grid", config=CONFIG, metric_name="f1",
-                          metric_goal="maximize", env="dev", sweep_id=sweep_id, shard_index=shard[0], shard_count=shard[1])
+    return R.create_sweep(
+        store,
+        project="p-dev",
+        method="grid",
+        config=CONFIG,
+        metric_name="f1",
+        metric_goal="maximize",
+        env="dev",
+        sweep_id=sweep_id,
+        shard_index=shard[0],
+        shard_count=shard[1],
+    )
 
 
 def _grid_suggest(trials, sweep):
@@ -32,8 +45,17 @@ def _grid_suggest(trials, sweep):
 
 
 def _finish(store, run, value: float) -> None:
-    R.finish_run(store, run.id, state="finished", exit_code=0, reason=None, stderr_tail=None,
-                 summary={"f1": value}, metric_value=value, history=[{"_step": 0, "f1": value}])
+    R.finish_run(
+        store,
+        run.id,
+        state="finished",
+        exit_code=0,
+        reason=None,
+        stderr_tail=None,
+        summary={"f1": value},
+        metric_value=value,
+        history=[{"_step": 0, "f1": value}],
+    )
 
 
 @pytest.mark.parametrize("version_file", sorted(ASSETS.glob("store-v*.db")))
@@ -87,7 +109,9 @@ def test_parallel_claims_never_hand_out_a_point_twice(tmp_path: Path) -> None:
     def agent() -> None:
         with open_store(path) as store:
             while True:
-                run = R.claim_next_run(store, sweep.id, threading.current_thread().name, _grid_suggest)
+                run = R.claim_next_run(
+                    store, sweep.id, threading.current_thread().name, _grid_suggest
+                )
                 if run is None:
                     return
                 with lock:
@@ -113,8 +137,13 @@ def test_run_cap_and_target_stop_claims(tmp_path: Path) -> None:
         sweep2 = _sweep(store)
         run = R.claim_next_run(store, sweep2.id, "a", _grid_suggest)
         _finish(store, run, 0.99)
-        reached = R.claim_next_run(store, sweep2.id, "a", _grid_suggest,
-                                   target_reached=lambda trials: any(t.value and t.value >= 0.9 for t in trials))
+        reached = R.claim_next_run(
+            store,
+            sweep2.id,
+            "a",
+            _grid_suggest,
+            target_reached=lambda trials: any(t.value and t.value >= 0.9 for t in trials),
+        )
         assert reached is None
         assert R.get_sweep(store, sweep2.id).status_reason == "metric target reached"
 
@@ -152,11 +181,132 @@ def test_merge_cli_rejects_a_bad_source_before_writing(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "bad.db" in proc.stderr and not (tmp_path / "out.db").exists()
 
 
+def _shard_with_artifacts(path: Path, shard: int, model_bytes: list[bytes]) -> list[str]:
+    """A matrix shard's store: each run uses the same dataset and logs its own model; its run ids."""
+    from orchestrator.store.artifacts import record_artifact
+    from orchestrator.store.blobs import FileEntry, add_blob
+
+    path.parent.mkdir(parents=True)
+    run_ids = []
+    with open_store(path) as store:
+        sweep = _sweep(store, sweep_id="matrix1", shard=(shard, 2))
+        for content in model_bytes:
+            run = R.claim_next_run(store, sweep.id, f"a{shard}", _grid_suggest)
+            _finish(store, run, run.config["x"] / 100)
+            for name, type_, data in (
+                ("wine-data", "dataset", b"the same rows"),
+                ("wine-model", "model", content),
+            ):
+                file = path.parent / "staging" / name
+                file.parent.mkdir(exist_ok=True)
+                file.write_bytes(data)
+                sha, size = add_blob(store, file)
+                record_artifact(
+                    store,
+                    name=name,
+                    type=type_,
+                    files=[FileEntry(path=f"{name}.bin", size=size, sha256=sha)],
+                    run_id=run.id,
+                    sweep_id=sweep.id,
+                    used=type_ == "dataset",
+                )
+            run_ids.append(run.id)
+    return run_ids
+
+
+def test_merging_shards_merges_their_artifacts_by_content(tmp_path: Path) -> None:
+    from orchestrator.backends.wandb_sync import _record_synced
+    from orchestrator.store.artifacts import resolve, set_alias
+    from orchestrator.store.promotions import record_promotion
+
+    shards = tmp_path / "shards"
+    # shard 1 retrains one model to the very bytes shard 0 got: one version, two runs
+    runs0 = _shard_with_artifacts(shards / "shard-0" / "sweepci.db", 0, [b"model A", b"model B"])
+    runs1 = _shard_with_artifacts(shards / "shard-1" / "sweepci.db", 1, [b"model A", b"model C"])
+    with open_store(shards / "shard-0" / "sweepci.db") as store:
+        set_alias(store, "wine-model", "candidate", resolve(store, "wine-model:v1").id)  # B
+    with open_store(shards / "shard-1" / "sweepci.db") as store:
+        set_alias(store, "wine-model", "candidate", resolve(store, "wine-model:v1").id)  # C
+        set_alias(store, "wine-model", "reviewed", resolve(store, "wine-model:v0").id)  # A
+        c = resolve(store, "wine-model:v1")
+        record_promotion(
+            store,
+            c,
+            "production",
+            sweep_id="matrix1",
+            run_id=runs1[1],
+            forced=False,
+            actor="octocat",
+            sha="ab" * 20,
+        )
+        _record_synced(store, runs1[0], "team/wine-quality-dev/" + runs1[0])
+    out = tmp_path / "merged" / "sweepci.db"
+
+    proc = sweepci("merge", str(shards), "-o", str(out), "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    merged = json.loads(proc.stdout)
+    assert (merged["runs_added"], merged["artifacts_added"], merged["blobs_copied"]) == (4, 4, 4)
+    assert merged["conflicts"] == [
+        f"wine-model:candidate is v1 here and v2 in {shards / 'shard-1' / 'sweepci.db'}: kept v1"
+    ]
+    assert "wine-model:candidate is v1 here and v2" in proc.stderr  # a warning in text mode too
+    with open_store(out) as store:
+        versions = {a.version: a for a in list_artifacts(store, name="wine-model")}
+        assert sorted(versions) == [0, 1, 2]
+        assert sorted(versions[0].logged_by) == sorted([runs0[0], runs1[0]])
+        assert versions[1].aliases == ["candidate"] and versions[1].run_id == runs0[1]
+        assert versions[2].aliases == ["latest", "production"] and versions[2].run_id == runs1[1]
+        assert "reviewed" in versions[0].aliases
+        (dataset,) = list_artifacts(store, name="wine-data")
+        assert dataset.version == 0 and dataset.aliases == ["latest"]
+        assert sorted(r[0] for r in store.query("SELECT run_id FROM artifact_usage")) == sorted(
+            runs0 + runs1
+        )
+        (promotion,) = promotions(store, "wine-model")
+        assert (promotion["version"], promotion["actor"]) == (2, "octocat")
+        assert [r[0] for r in store.query("SELECT run_id FROM synced_runs")] == [runs1[0]]
+        assert store.query("SELECT COUNT(*) FROM blobs")[0][0] == 4
+    # the files came along: a version shard 1 made is readable from the merged store
+    got = sweepci(
+        "artifacts",
+        "get",
+        "wine-model:production",
+        "-o",
+        str(tmp_path / "c"),
+        "--store",
+        str(out),
+        cwd=tmp_path,
+    )
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "c" / "wine-model.bin").read_bytes() == b"model C"
+
+    again = sweepci("merge", str(shards), "-o", str(out), "--json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    second = json.loads(again.stdout)
+    added = (
+        "runs_added",
+        "artifacts_added",
+        "aliases_added",
+        "usage_added",
+        "promotions_added",
+        "blobs_copied",
+    )
+    assert [second[k] for k in added] == [0] * len(added)
+    with open_store(out) as store:
+        counts = [
+            store.query(f"SELECT COUNT(*) FROM {t}")[0][0]
+            for t in ("artifacts", "artifact_aliases", "artifact_usage", "promotions", "blobs")
+        ]
+        assert counts == [4, 5, 4, 1, 4]
+
+
 def test_find_runs_by_commit_prefix(tmp_path: Path) -> None:
     with open_store(tmp_path / "s.db") as store:
         sweep = _sweep(store)
         for i, sha in enumerate(["ab" * 20, "ac" * 20, "ab" * 20]):
-            run = R.claim_next_run(store, sweep.id, "a", _grid_suggest, context={"branch": "b", "sha": sha})
+            run = R.claim_next_run(
+                store, sweep.id, "a", _grid_suggest, context={"branch": "b", "sha": sha}
+            )
             _finish(store, run, float(i))
         assert len(find_runs(store, commit="abab")) == 2
         assert len(find_runs(store, commit="ac" * 20)) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT, clean_env, make_repo, sweepci
 from tests.servers.wandb_api import CANARY_KEY, WandbStandIn, files_containing, make_sdk_env
+from tests.servers.wandb_artifact_uploads import uploaded_file
 
 pytest_plugins = ["tests.servers.wandb_fixtures"]
 
@@ -28,10 +30,23 @@ def _env(tmp_path: Path, server: WandbStandIn) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_run_on_wandb_from_a_feature_branch_lands_in_dev_with_tags(tmp_path: Path, wandb_server: WandbStandIn) -> None:
+def test_run_on_wandb_from_a_feature_branch_lands_in_dev_with_tags(
+    tmp_path: Path, wandb_server: WandbStandIn
+) -> None:
     repo = _project(tmp_path)
     env = _env(tmp_path, wandb_server)
-    proc = sweepci("run", "sweeps/wine.yaml", "--backend", "wandb", "--count", "3", "--json", cwd=repo, env=env, timeout=300)
+    proc = sweepci(
+        "run",
+        "sweeps/wine.yaml",
+        "--backend",
+        "wandb",
+        "--count",
+        "3",
+        "--json",
+        cwd=repo,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     state = wandb_server.state
@@ -50,6 +65,26 @@ def test_run_on_wandb_from_a_feature_branch_lands_in_dev_with_tags(tmp_path: Pat
     assert shown.returncode == 0, shown.stderr
     for run_id in run_ids:
         assert run_id in shown.stdout
+    # each run's model reached W&B as a new wine-model version with the run as creator;
+    # the dataset, the same data every time, is one version that all three runs used
+    artifacts = list(state.artifacts.values())
+    models = sorted((a for a in artifacts if a["name"] == "wine-model"), key=lambda a: a["version"])
+    assert [(m["version"], m["type"], m["state"]) for m in models] == [
+        (0, "model", "COMMITTED"),
+        (1, "model", "COMMITTED"),
+        (2, "model", "COMMITTED"),
+    ]
+    assert sorted(m["run"] for m in models) == sorted(run_ids)
+    assert [m["aliases"] for m in models] == [[], [], ["latest"]]
+    for model in models:
+        assert model["metadata"]["metrics"]["f1"] == state.runs[model["run"]]["summary"]["f1"]
+        pickled = pickle.loads(uploaded_file(wandb_server, model, "model.pkl"))
+        assert set(pickled) == {"scaler", "model"}
+    (dataset,) = (a for a in artifacts if a["name"] == "wine-data")
+    assert (dataset["type"], dataset["version"], dataset["aliases"]) == ("dataset", 0, ["latest"])
+    assert sorted(dataset["used_by"]) == sorted(run_ids)
+    assert set(dataset["manifest"]["contents"]) == {"features.npy", "labels.npy"}
+    assert wandb_server.handler_errors == []
     # the key is in no output and no file sweepci or the SDK wrote
     for text in (proc.stdout, proc.stderr, shown.stdout, shown.stderr):
         assert CANARY_KEY not in text
@@ -60,7 +95,11 @@ def test_missing_key_with_wandb_backend_is_one_line(tmp_path: Path) -> None:
     repo = _project(tmp_path)
     proc = sweepci("run", "sweeps/wine.yaml", "--backend", "wandb", "--count", "1", cwd=repo)
     assert proc.returncode == 2
-    assert "WANDB_API_KEY" in proc.stderr and proc.stderr.count("sweepci: error") == 1 and "Traceback" not in proc.stderr
+    assert (
+        "WANDB_API_KEY" in proc.stderr
+        and proc.stderr.count("sweepci: error") == 1
+        and "Traceback" not in proc.stderr
+    )
 
 
 def test_auto_backend_says_which_it_picked_and_why(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ backend: local
 agents: 8
 """,
     "auto-one-env": "environments:\n  dev: {branches: ['*']}\nbackend: auto\n",
+    "no-promote": "backend: local\npromote: false\n",
 }
 # the repository around it: sweepci's own checkout, a user's with or without requirements.txt
 REPO_KINDS = {
@@ -183,6 +184,132 @@ def test_the_workflow_follows_sweepci_yaml(tmp_path: Path) -> None:
         "release branches sweep prod: no shared pip cache there"
     )
     assert "sweepci[wandb]==0.1.0" in wf["jobs"]["plan"]["steps"][2]["run"]
+
+
+def test_the_promote_job_runs_after_the_report_in_prod_only_when_enabled(tmp_path: Path) -> None:
+    jobs = yaml.safe_load(render_in(tmp_path / "on", None, {}))["jobs"]
+    promote = jobs["promote"]
+    assert promote["environment"] == "prod", "the prod environment's reviewers approve it"
+    assert promote["needs"] == ["plan", "create", "report"]
+    assert promote["if"] == (
+        "needs.plan.outputs.env == 'prod' && github.event_name != 'pull_request'"
+    )
+    step = next(s for s in promote["steps"] if "sweepci promote" in s.get("run", ""))
+    assert 'sweepci promote "$SWEEP_ID" --json --store .sweepci/sweepci.db' in step["run"]
+    assert step["env"]["WANDB_API_KEY"] == "${{ secrets.WANDB_API_KEY }}"
+    assert '"$GITHUB_STEP_SUMMARY"' in step["run"]
+    for name, text in (("off", "promote: false\n"), ("no-prod", PROJECTS["auto-one-env"])):
+        assert "promote" not in yaml.safe_load(render_in(tmp_path / name, text, {}))["jobs"]
+    repo = make_repo(tmp_path / "bad", files={"sweepci.yaml": "promote: yes please\n"})
+    proc = sweepci("workflow", "render", cwd=repo)
+    assert proc.returncode == 2
+    assert "sweepci.yaml:1:1: promote: must be true or false, not 'yes please'" in proc.stderr
+
+
+def _prod_sweep(store, f1: float | None) -> str:
+    """A finished prod sweep of one run with f1, which logged a model unless f1 is None."""
+    from orchestrator.store import runs as R
+    from orchestrator.store.artifacts import record_artifact
+    from orchestrator.store.blobs import FileEntry, add_blob
+
+    config = {"method": "grid", "program": "p.py", "parameters": {"x": {"values": [1]}}}
+    sweep = R.create_sweep(
+        store,
+        project="wine-quality-prod",
+        method="grid",
+        config=config,
+        metric_name="f1",
+        metric_goal="maximize",
+        env="prod",
+    )
+    run = R.claim_next_run(store, sweep.id, "a", lambda trials, sweep: {"x": 1})
+    R.finish_run(
+        store,
+        run.id,
+        state="finished",
+        exit_code=0,
+        reason=None,
+        stderr_tail=None,
+        summary={"f1": f1 or 0.1},
+        metric_value=f1 or 0.1,
+        history=[],
+    )
+    if f1 is not None:
+        weights = store.root / f"weights-{f1}.json"
+        weights.write_text(json.dumps({"f1": f1}))
+        sha, size = add_blob(store, weights)
+        record_artifact(
+            store,
+            name="wine-model",
+            type="model",
+            run_id=run.id,
+            sweep_id=sweep.id,
+            files=[FileEntry("model.json", size, sha)],
+            metadata={"metrics": {"f1": f1}},
+        )
+    return sweep.id
+
+
+def test_the_promote_step_keeps_a_better_model_quietly_and_fails_on_other_refusals(
+    tmp_path: Path,
+) -> None:
+    from orchestrator.store import open_store
+
+    repo = make_repo(tmp_path / "wine-quality", branch="main")
+    with open_store(repo / ".sweepci" / "sweepci.db") as store:
+        good, worse, nomodel = (
+            _prod_sweep(store, 0.9),
+            _prod_sweep(store, 0.5),
+            _prod_sweep(store, None),
+        )
+    env = clean_env(PATH=f"{BIN}:{os.environ['PATH']}")
+    assert (
+        sweepci("promote", good, "--store", ".sweepci/sweepci.db", cwd=repo, env=env).returncode
+        == 0
+    )
+    wf = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "sweep.yml").read_text())
+    script = next(
+        s["run"] for s in wf["jobs"]["promote"]["steps"] if "sweepci promote" in s.get("run", "")
+    )
+
+    def step(sweep_id: str) -> tuple[subprocess.CompletedProcess, str]:
+        summary = tmp_path / f"summary-{sweep_id}.md"
+        proc = subprocess.run(
+            [
+                "bash",
+                "--noprofile",
+                "--norc",
+                "-eo",
+                "pipefail",
+                "-c",
+                script,
+            ],  # GitHub's `shell: bash`
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            env={**env, "SWEEP_ID": sweep_id, "GITHUB_STEP_SUMMARY": str(summary)},
+        )
+        return proc, summary.read_text() if summary.exists() else ""
+
+    kept, summary = step(worse)
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.startswith("::notice title=Not promoted::wine-model:v1 (run ")
+    assert "worse than the current production wine-model:v0" in summary and "0.5 vs 0.9" in summary
+    shown = sweepci(
+        "artifacts",
+        "show",
+        "wine-model:production",
+        "--store",
+        ".sweepci/sweepci.db",
+        "--json",
+        cwd=repo,
+        env=env,
+    )
+    assert json.loads(shown.stdout)["artifact"]["label"] == "wine-model:v0"
+
+    failed, summary = step(nomodel)
+    assert failed.returncode == 2
+    assert "logged no model artifact" in failed.stderr and summary == ""
 
 
 def test_pip_cache_is_keyed_by_the_files_that_decide_the_install(tmp_path: Path) -> None:

@@ -27,13 +27,24 @@ STUBS = Path(__file__).parent / "act_stubs"
 HOSTILE = 'x"; touch {marker}; echo "'
 
 # A training program that takes milliseconds: it reads its `--name=value`
-# arguments and reports f1 on sweepci's live metrics channel.
+# arguments and reports f1 on sweepci's live metrics channel. In a prod
+# project it also logs its model with (offline) wandb, as W&B's docs teach,
+# for the promote job; only there, since wandb takes a second or two a run.
 FAST_TRAIN = """\
 import json, os, sys
 args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
 f1 = 1.0 / (1.0 + abs(float(args["lr"]) - 0.1))
 with open(os.environ["SWEEPCI_METRICS_FILE"], "a") as fh:
     fh.write(json.dumps({"step": 0, "metrics": {"f1": f1}}) + "\\n")
+if os.environ.get("WANDB_PROJECT", "").endswith("-prod"):
+    import wandb
+    run = wandb.init()
+    model = wandb.Artifact("fast-model", type="model", metadata={"metrics": {"f1": f1}})
+    with model.new_file("model.json") as fh:
+        fh.write(json.dumps({"lr": args["lr"]}))
+    run.log_artifact(model)
+    run.summary["f1"] = f1
+    run.finish()
 """
 FAST_SWEEP = """\
 name: fast
@@ -175,12 +186,15 @@ def test_push_runs_a_sweep_routed_by_branch_and_traced_to_the_commit(
     run = run_act(repo, tmp_path / "act", "push")
 
     assert run.returncode == 0, run.text[-4000:]
-    assert run.job_results() == {
+    jobs = {
         "Plan": "success",
         "Create the sweep": "success",
         "Agent 1/1": "success",
         "Report": "success",
     }
+    if env == "prod":
+        jobs["Promote the best model"] = "success"  # only prod sweeps are promoted
+    assert run.job_results() == jobs
     plan = run.outputs("Plan")
     assert (plan["env"], plan["project"], plan["branch"], plan["sha"]) == (
         env,
@@ -202,7 +216,41 @@ def test_push_runs_a_sweep_routed_by_branch_and_traced_to_the_commit(
     assert "fast" in run.summaries()
     assert (run.artifacts / "sweepci-report" / "report.html").is_file()
     # every job installs sweepci from the checked-out tree (this repository's own workflow)
-    assert run.pip_commands() == ["-m pip install .[wandb]"] * 4
+    assert run.pip_commands() == ["-m pip install .[wandb]"] * len(jobs)
+    if env == "prod":
+        # the best run's model is production in the store the report artifact now holds
+        best = max(runs, key=lambda r: r["metric_value"])
+        store = run.artifacts / "sweepci-report" / "sweepci.db"
+        shown = sweepci(
+            "artifacts",
+            "show",
+            "fast-model:production",
+            "--store",
+            str(store),
+            "--json",
+            cwd=run.artifacts,
+            check=True,
+        )
+        model = json.loads(shown.stdout)
+        assert model["run"]["id"] == best["id"] and "production" in model["artifact"]["aliases"]
+        assert len(model["promotions"]) == 1 and model["promotions"][0]["sha"] == sha
+        # its file came through the shard's store and the merge into the report artifact
+        got = tmp_path / "production-model"
+        sweepci(
+            "artifacts",
+            "get",
+            "fast-model:production",
+            "-o",
+            str(got),
+            "--store",
+            str(store),
+            cwd=run.artifacts,
+            check=True,
+        )
+        trained = json.loads((got / "model.json").read_text())
+        assert float(trained["lr"]) == pytest.approx(best["config"]["lr"])
+        promotion = run.summaries().split("### Promotion", 1)[1]
+        assert '"status": "promoted"' in promotion and best["id"] in promotion
 
 
 def test_run_workflow_inputs_reach_the_sweep(tmp_path: Path) -> None:

@@ -12,7 +12,19 @@ from orchestrator.config.yamlload import load_yaml_file
 from orchestrator.errors import ConfigError, Location
 
 PROJECT_FILE = "sweepci.yaml"
-KNOWN_KEYS = {"project", "base", "entity", "environments", "sweep_file", "backend", "repository", "workflow", "python", "agents"}
+KNOWN_KEYS = {
+    "project",
+    "base",
+    "entity",
+    "environments",
+    "sweep_file",
+    "backend",
+    "repository",
+    "workflow",
+    "python",
+    "agents",
+    "promote",
+}
 BACKENDS = ("auto", "local", "wandb")
 
 
@@ -43,6 +55,8 @@ class ProjectConfig:
     workflow: str = "sweep.yml"
     python: str = "3.11"
     agents: int = 1
+    #: the workflow's promote job: after a prod sweep, the best run's model becomes `production`
+    promote: bool = True
 
     def environment_names(self) -> list[str]:
         return [e.name for e in self.environments]
@@ -98,15 +112,27 @@ def load_project(path: str | Path | None = None) -> ProjectConfig:
         try:
             cfg.project.format(base="b", env="e")
         except (KeyError, IndexError, ValueError):
-            raise fail((), "project", f"template {cfg.project!r} may only use {{base}} and {{env}}") from None
+            raise fail(
+                (), "project", f"template {cfg.project!r} may only use {{base}} and {{env}}"
+            ) from None
     if "backend" in data:
         if data["backend"] not in BACKENDS:
-            raise fail((), "backend", f"must be one of {', '.join(BACKENDS)}, not {data['backend']!r}")
+            raise fail(
+                (), "backend", f"must be one of {', '.join(BACKENDS)}, not {data['backend']!r}"
+            )
         cfg.backend = data["backend"]
     if "agents" in data:
-        if not isinstance(data["agents"], int) or isinstance(data["agents"], bool) or not 1 <= data["agents"] <= 256:
+        if (
+            not isinstance(data["agents"], int)
+            or isinstance(data["agents"], bool)
+            or not 1 <= data["agents"] <= 256
+        ):
             raise fail((), "agents", "must be an integer from 1 to 256")
         cfg.agents = data["agents"]
+    if "promote" in data:
+        if not isinstance(data["promote"], bool):
+            raise fail((), "promote", f"must be true or false, not {data['promote']!r}")
+        cfg.promote = data["promote"]
     if cfg.repository is not None and cfg.repository.count("/") != 1:
         raise fail((), "repository", f"must look like OWNER/NAME, not {cfg.repository!r}")
     if "environments" in data:
@@ -116,18 +142,32 @@ def load_project(path: str | Path | None = None) -> ProjectConfig:
 
 def _environments(raw: Any, fail) -> list[EnvironmentRule]:
     if not isinstance(raw, dict) or not raw:
-        raise fail((), "environments", "must be a mapping of environment names to {branches: [...], tags: [...]}")
+        raise fail(
+            (),
+            "environments",
+            "must be a mapping of environment names to {branches: [...], tags: [...]}",
+        )
     rules = []
     for name, spec in raw.items():
         if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
-            raise fail(("environments",), str(name), "an environment name must be letters, digits, - or _")
+            raise fail(
+                ("environments",), str(name), "an environment name must be letters, digits, - or _"
+            )
         if spec is None:
             spec = {}
         if not isinstance(spec, dict):
-            raise fail(("environments",), name, f"must be a mapping with branches/tags, not {type_name(spec)}")
+            raise fail(
+                ("environments",),
+                name,
+                f"must be a mapping with branches/tags, not {type_name(spec)}",
+            )
         for key in spec:
             if key not in ("branches", "tags"):
-                raise fail(("environments", name), str(key), f"unknown key{did_you_mean(str(key), {'branches', 'tags'})}")
+                raise fail(
+                    ("environments", name),
+                    str(key),
+                    f"unknown key{did_you_mean(str(key), {'branches', 'tags'})}",
+                )
         rule = EnvironmentRule(name)
         for key in ("branches", "tags"):
             value = spec.get(key, [])

@@ -19,6 +19,7 @@ from orchestrator import __version__
 from orchestrator.config.project import BACKENDS, ProjectConfig
 from orchestrator.errors import ConfigError, NotFoundError
 from orchestrator.github.pins import PINS
+from orchestrator.promote import PROD, WORSE_PHRASE
 from orchestrator.templating import render
 
 WORKFLOW_TEMPLATE = "workflows/sweep.yml.j2"
@@ -152,6 +153,10 @@ def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
         install=" ".join(shlex.quote(a) for a in options.install),
         cache_paths=options.cache_paths,
         pip_cache=uses_pip_cache(branches),
+        # only a project with a prod environment has sweeps to promote
+        promote=project.promote and PROD in project.environment_names(),
+        prod=PROD,
+        worse_phrase=WORSE_PHRASE,
     )
 
 

@@ -331,25 +331,46 @@ def runs_query(server: WandbStandIn, variables: dict[str, Any], query: str) -> d
 # -- artifacts: read a run's model, move aliases, link into a registry (sweepci promote) --------
 # Kept beside the other state as ``server.state.artifacts`` (id -> dict) and
 # ``server.state.artifact_links`` (one dict per LinkArtifact), created on first use.
+# Versions a run uploads online (log_artifact, use_artifact): wandb_artifact_uploads.py.
 
 
 def _artifact_store(server: WandbStandIn) -> dict[str, dict[str, Any]]:
     return vars(server.state).setdefault("artifacts", {})
 
 
-def add_artifact(server: WandbStandIn, *, run_id: str, name: str, type: str, metadata: dict | None = None,
-                 aliases: tuple[str, ...] = ()) -> dict[str, Any]:
+def add_artifact(
+    server: WandbStandIn,
+    *,
+    run_id: str,
+    name: str,
+    type: str,
+    metadata: dict | None = None,
+    aliases: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Record a committed artifact version logged by ``run_id`` (a seed for tests); ``latest`` moves to it."""
     with server.lock:
         run = server.state.runs[run_id]
         store = _artifact_store(server)
-        same = [a for a in store.values() if (a["entity"], a["project"], a["name"]) == (run["entity"], run["project"], name)]
+        same = [
+            a
+            for a in store.values()
+            if (a["entity"], a["project"], a["name"]) == (run["entity"], run["project"], name)
+            and a["state"] == "COMMITTED"
+        ]
         for other in same:
             other["aliases"] = [x for x in other["aliases"] if x != "latest"]
         artifact = {
-            "id": f"artifact:{len(store) + 1}", "entity": run["entity"], "project": run["project"], "name": name,
-            "type": type, "version": len(same), "metadata": metadata or {}, "aliases": ["latest", *aliases],
-            "run": run_id, "created_at": _now(),
+            "id": f"artifact:{len(store) + 1}",
+            "entity": run["entity"],
+            "project": run["project"],
+            "name": name,
+            "type": type,
+            "version": len(same),
+            "metadata": metadata or {},
+            "aliases": ["latest", *aliases],
+            "run": run_id,
+            "created_at": _now(),
+            "state": "COMMITTED",
         }
         store[artifact["id"]] = artifact
     return artifact
@@ -367,27 +388,51 @@ def add_finished_run(server: WandbStandIn, sweep_id: str, summary: dict[str, Any
 
 
 def _project_info(entity: str, project: str) -> dict[str, Any]:
-    return {"id": f"project:{entity}/{project}", "internalId": f"project:{entity}/{project}", "name": project,
-            "entity": {"name": entity}}
+    return {
+        "id": f"project:{entity}/{project}",
+        "internalId": f"project:{entity}/{project}",
+        "name": project,
+        "entity": {"name": entity},
+    }
 
 
 def _collection(artifact: dict[str, Any]) -> dict[str, Any]:
-    return {"__typename": "ArtifactSequence", "name": artifact["name"],
-            "project": _project_info(artifact["entity"], artifact["project"])}
+    return {
+        "__typename": "ArtifactSequence",
+        "name": artifact["name"],
+        "project": _project_info(artifact["entity"], artifact["project"]),
+    }
 
 
 def _artifact_node(artifact: dict[str, Any]) -> dict[str, Any]:
     """An artifact as the SDK's ``ArtifactFragment``."""
     return {
-        "__typename": "Artifact", "id": artifact["id"], "artifactSequence": _collection(artifact),
-        "versionIndex": artifact["version"], "artifactType": {"name": artifact["type"]}, "description": None,
-        "metadata": json.dumps(artifact["metadata"]), "ttlDurationSeconds": -1, "ttlIsInherited": True,
-        "tags": [], "historyStep": None, "state": "COMMITTED", "size": 1, "digest": f"digest-{artifact['id']}",
-        "digestAlgorithm": "MANIFEST_MD5", "commitHash": "0" * 12, "fileCount": 1,
-        "createdAt": artifact["created_at"], "updatedAt": artifact["created_at"],
+        "__typename": "Artifact",
+        "id": artifact["id"],
+        "artifactSequence": _collection(artifact),
+        "versionIndex": artifact["version"],
+        "artifactType": {"name": artifact["type"]},
+        "description": artifact.get("description"),
+        "metadata": json.dumps(artifact["metadata"]),
+        "ttlDurationSeconds": -1,
+        "ttlIsInherited": True,
+        "tags": [],
+        "historyStep": None,
+        "state": artifact["state"],
+        "size": 1,
+        "digest": artifact.get("digest") or f"digest-{artifact['id']}",
+        "digestAlgorithm": "MANIFEST_MD5",
+        "commitHash": "0" * 12,
+        "fileCount": 1,
+        "createdAt": artifact["created_at"],
+        "updatedAt": artifact["created_at"],
         "aliases": [
-            {"__typename": "ArtifactAlias", "id": f"alias:{artifact['id']}:{alias}", "alias": alias,
-             "artifactCollection": _collection(artifact)}
+            {
+                "__typename": "ArtifactAlias",
+                "id": f"alias:{artifact['id']}:{alias}",
+                "alias": alias,
+                "artifactCollection": _collection(artifact),
+            }
             for alias in artifact["aliases"]
         ],
     }
@@ -395,11 +440,16 @@ def _artifact_node(artifact: dict[str, Any]) -> dict[str, Any]:
 
 def _membership(artifact: dict[str, Any]) -> dict[str, Any]:
     return {
-        "__typename": "ArtifactCollectionMembership", "id": f"membership:{artifact['id']}",
-        "versionIndex": artifact["version"], "createdAt": artifact["created_at"],
-        "aliases": [{"__typename": "ArtifactAlias", "id": f"alias:{artifact['id']}:{a}", "alias": a}
-                    for a in artifact["aliases"]],
-        "artifactCollection": _collection(artifact), "artifact": _artifact_node(artifact),
+        "__typename": "ArtifactCollectionMembership",
+        "id": f"membership:{artifact['id']}",
+        "versionIndex": artifact["version"],
+        "createdAt": artifact["created_at"],
+        "aliases": [
+            {"__typename": "ArtifactAlias", "id": f"alias:{artifact['id']}:{a}", "alias": a}
+            for a in artifact["aliases"]
+        ],
+        "artifactCollection": _collection(artifact),
+        "artifact": _artifact_node(artifact),
     }
 
 
@@ -411,34 +461,54 @@ def run_query(server: WandbStandIn, variables: dict[str, Any], query: str) -> di
     return {"project": {"run": node}}
 
 
-def run_output_artifacts(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+def run_output_artifacts(
+    server: WandbStandIn, variables: dict[str, Any], query: str
+) -> dict[str, Any]:
     """``run.logged_artifacts()``: the versions the run logged."""
     with server.lock:
-        found = [a for a in _artifact_store(server).values() if a["run"] == variables.get("run")]
+        found = [
+            a
+            for a in _artifact_store(server).values()
+            if a["run"] == variables.get("run") and a["state"] == "COMMITTED"
+        ]
         edges = [{"node": _artifact_node(a)} for a in found]
     page = {"__typename": "PageInfo", "endCursor": None, "hasNextPage": False}
-    return {"project": {"run": {"artifacts": {"totalCount": len(edges), "pageInfo": page, "edges": edges}}}}
+    return {
+        "project": {
+            "run": {"artifacts": {"totalCount": len(edges), "pageInfo": page, "edges": edges}}
+        }
+    }
 
 
-def artifact_membership_by_name(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+def artifact_membership_by_name(
+    server: WandbStandIn, variables: dict[str, Any], query: str
+) -> dict[str, Any]:
     """``Api().artifact("ENTITY/PROJECT/NAME:ALIAS")`` (or ``:vN``); null when nothing holds it."""
     name, _, tag = (variables.get("name") or "").partition(":")
     with server.lock:
         found = [
-            a for a in _artifact_store(server).values()
-            if (a["entity"], a["project"], a["name"]) == (variables.get("entity"), variables.get("project"), name)
+            a
+            for a in _artifact_store(server).values()
+            if (a["entity"], a["project"], a["name"])
+            == (variables.get("entity"), variables.get("project"), name)
             and (tag in a["aliases"] or tag == f"v{a['version']}")
         ]
         membership = _membership(found[0]) if found else None
     return {"project": {"artifactCollectionMembership": membership}}
 
 
-def artifact_created_by(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
+def artifact_created_by(
+    server: WandbStandIn, variables: dict[str, Any], query: str
+) -> dict[str, Any]:
     with server.lock:
         artifact = _artifact_store(server)[variables["id"]]
         run = server.state.runs[artifact["run"]]
-    creator = {"__typename": "Run", "id": f"run:{run['id']}", "name": run["id"],
-               "project": _project_info(run["entity"], run["project"])}
+    creator = {
+        "__typename": "Run",
+        "id": f"run:{run['id']}",
+        "name": run["id"],
+        "project": _project_info(run["entity"], run["project"]),
+    }
     return {"artifact": {"createdBy": creator}}
 
 
@@ -447,7 +517,12 @@ def _move_aliases(server: WandbStandIn, artifact_id: str, aliases: list[str]) ->
     store = _artifact_store(server)
     artifact = store[artifact_id]
     for other in store.values():
-        if other["name"] == artifact["name"] and other is not artifact:
+        same_name = (other["entity"], other["project"], other["name"]) == (
+            artifact["entity"],
+            artifact["project"],
+            artifact["name"],
+        )
+        if same_name and other is not artifact:
             other["aliases"] = [a for a in other["aliases"] if a not in aliases]
     artifact["aliases"] += [a for a in aliases if a not in artifact["aliases"]]
     return artifact
@@ -469,7 +544,9 @@ def update_artifact(server: WandbStandIn, variables: dict[str, Any], query: str)
 def add_aliases(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
     update = variables.get("input") or {}
     with server.lock:
-        _move_aliases(server, update["artifactID"], [a["alias"] for a in update.get("aliases") or []])
+        _move_aliases(
+            server, update["artifactID"], [a["alias"] for a in update.get("aliases") or []]
+        )
     return {"result": {"success": True}}
 
 
@@ -479,10 +556,12 @@ def link_artifact(server: WandbStandIn, variables: dict[str, Any], query: str) -
     with server.lock:
         vars(server.state).setdefault("artifact_links", []).append(link)
         artifact = dict(_artifact_store(server)[link["artifactID"]])
-    artifact.update(entity=link.get("entityName") or artifact["entity"],
-                    project=link.get("projectName") or artifact["project"],
-                    name=link.get("artifactPortfolioName") or artifact["name"],
-                    aliases=[a["alias"] for a in link.get("aliases") or []])
+    artifact.update(
+        entity=link.get("entityName") or artifact["entity"],
+        project=link.get("projectName") or artifact["project"],
+        name=link.get("artifactPortfolioName") or artifact["name"],
+        aliases=[a["alias"] for a in link.get("aliases") or []],
+    )
     membership = _membership(artifact)
     membership["artifactCollection"]["__typename"] = "ArtifactPortfolio"
     return {"result": {"versionIndex": 0, "artifactMembership": membership}}
@@ -521,7 +600,10 @@ def answer_graphql(
     server: WandbStandIn, operation: str | None, variables: dict[str, Any], query: str
 ) -> dict[str, Any]:
     """The ``data`` of the answer to one GraphQL request."""
-    answer = ANSWERS.get(operation or "")
+    # Imported here: the upload answers build on this module's artifact helpers.
+    from tests.servers.wandb_artifact_uploads import ANSWERS as UPLOAD_ANSWERS
+
+    answer = ANSWERS.get(operation or "") or UPLOAD_ANSWERS.get(operation or "")
     return answer(server, variables, query) if answer else {}
 
 
