@@ -312,3 +312,13 @@ def test_find_runs_by_commit_prefix(tmp_path: Path) -> None:
         assert len(find_runs(store, commit="ac" * 20)) == 1
         assert find_runs(store, commit="ffff") == []
         assert {r.sha for r in find_runs(store, commit="a")} == {"ab" * 20, "ac" * 20}
+
+
+def test_reading_commands_upgrade_an_older_store(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    shutil.copy(ASSETS / "store-v1.db", old)
+    proc = sweepci("report", "v1sweep", "--format", "json", "--store", str(old), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["best"]["metric_value"] == pytest.approx(0.3)
+    with sqlite3.connect(old) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)

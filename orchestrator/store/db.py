@@ -342,9 +342,14 @@ def _migrate(store: Store, readonly: bool) -> None:
     if version == SCHEMA_VERSION:
         return
     if readonly:
+        if _writable(store.path):
+            # an older store read by `show` or `report`: upgrade it once, through a
+            # writing connection; this read-only one then sees the new schema
+            open_store(store.path, create=False, readonly=False).close()
+            return
         raise StoreError(
-            f"was written by an older sweepci (schema {version}); a command that writes to it "
-            "(run --resume, agent, create) upgrades it",
+            f"was written by an older sweepci (schema {version}) and cannot be upgraded here "
+            "(read-only); copy it somewhere writable first",
             Location(str(store.path)),
         )
     with store.transaction() as conn:
