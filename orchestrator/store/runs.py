@@ -78,12 +78,39 @@ def set_sweep_status(store: Store, sweep_id: str, status: str, reason: str | Non
         )
 
 
-def _trials(rows: Sequence[Any]) -> list[Trial]:
-    out = []
-    for r in rows:
-        state = "pending" if r["state"] == RUNNING else r["state"]
-        out.append(Trial(json.loads(r["config_json"]), r["metric_value"], state))
-    return out
+class _Trials(Sequence[Trial]):
+    """The sweep's runs as Trials, each parsed only when a sampler looks at it.
+
+    Random search needs only how many there are; parsing every stored config
+    at each claim would make a long sweep's claims grow slower run by run.
+    """
+
+    def __init__(self, rows: Sequence[Any]):
+        self._rows = rows
+        self._parsed: dict[int, Trial] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _trial(self, i: int) -> Trial:
+        if i not in self._parsed:
+            r = self._rows[i]
+            state = "pending" if r["state"] == RUNNING else r["state"]
+            self._parsed[i] = Trial(json.loads(r["config_json"]), r["metric_value"], state)
+        return self._parsed[i]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self._trial(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._trial(index)
+
+
+def _trials(rows: Sequence[Any]) -> Sequence[Trial]:
+    return _Trials(rows)
 
 
 def active_run_count(store: Store, sweep_id: str) -> int:
