@@ -96,8 +96,8 @@ def resume_sweep(sweep_id: str, *, store_path: str, count: int | None, parallel:
         sweep = store_runs.get_sweep(store, sweep_id)
         store_runs.recover_stale_runs(store, sweep.id)
         done = store_runs.active_run_count(store, sweep.id)
-        if sweep.status == "finished":
-            _say(f"sweep {sweep.id} already finished ({sweep.status_reason})")
+        if sweep.status == "finished" and not count:
+            _say(f"sweep {sweep.id} already finished ({sweep.status_reason}); add --count N for N more runs")
         elif sweep.status != "running":
             store_runs.set_sweep_status(store, sweep.id, "running")
     target = done + count if count else int(sweep.flags.get("target_total", DEFAULT_COUNT))

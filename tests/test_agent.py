@@ -218,3 +218,19 @@ def test_eight_parallel_agents_share_one_grid_without_duplicates(tmp_path: Path)
     assert len({r["config_key"] for r in rows}) == 64
     assert all(r["state"] == "finished" for r in rows)
     assert len({r["agent_id"] for r in rows}) > 1
+
+
+def test_a_finished_sweep_is_marked_so_and_resume_count_adds_runs(tmp_path: Path) -> None:
+    fast = "import json, os\nopen(os.environ['SWEEPCI_METRICS_FILE'],'a').write(json.dumps({'metrics': {'v': 1.0}})+'\\n')\n"
+    repo = make_repo(tmp_path / "p", files={"fast.py": fast})
+    _write(repo / "s.yaml", "method: random\nprogram: fast.py\nparameters:\n  x: {min: 0, max: 100}\n")
+    assert sweepci("run", "s.yaml", "--count", "2", cwd=repo).returncode == 0
+    store = repo / ".sweepci/sweepci.db"
+    (sweep,) = _store_rows(store, "SELECT id, status, status_reason FROM sweeps")
+    assert sweep["status"] == "finished" and sweep["status_reason"] == "2 runs done"
+    again = sweepci("run", "--resume", sweep["id"], cwd=repo)
+    assert again.returncode == 0 and "already finished" in again.stderr
+    assert _count(store, "SELECT id FROM runs") == 2
+    more = sweepci("run", "--resume", sweep["id"], "--count", "3", cwd=repo)
+    assert more.returncode == 0, more.stderr
+    assert _count(store, "SELECT id FROM runs WHERE state = 'finished'") == 5

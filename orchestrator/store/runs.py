@@ -142,6 +142,8 @@ def claim_next_run(store: Store, sweep_id: str, agent_id: str, suggest: Suggest,
             _finish_sweep(conn, sweep_id, f"run_cap {run_cap} reached")
             return None
         if max_total is not None and len(active) >= max_total:
+            if not any(r["state"] == RUNNING for r in active):
+                _finish_sweep(conn, sweep_id, f"{max_total} runs done")
             return None
         if target_reached is not None and target_reached(trials):
             _finish_sweep(conn, sweep_id, "metric target reached")
