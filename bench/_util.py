@@ -31,11 +31,19 @@ def git_repo(files: dict[str, str]) -> Path:
 
 
 def sweepci(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=cwd, env=env(), capture_output=True,
-                          text=True, check=True)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        cwd=cwd,
+        env=env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
-def ratio_line(name: str, value: float, anchor_name: str, anchor: float, target: str | None = None) -> str:
+def ratio_line(
+    name: str, value: float, anchor_name: str, anchor: float, target: str | None = None
+) -> str:
     r = value / anchor if anchor else float("inf")
     line = f"{name:<44} {value:9.3f}s  vs {anchor_name} {anchor:8.3f}s  ratio {r:5.2f}x"
     return line + (f"  (target {target})" if target else "")

@@ -26,14 +26,34 @@ SLEEP = "import time\ntime.sleep(1.0)\n"
 def bare_spawns(repo, n: int) -> float:
     start = time.perf_counter()
     for _ in range(n):
-        subprocess.run([sys.executable, "p.py"], cwd=repo, env=dict(env(), SWEEPCI_METRICS_FILE=str(repo / "m.jsonl")), check=True)
+        subprocess.run(
+            [sys.executable, "p.py"],
+            cwd=repo,
+            env=dict(env(), SWEEPCI_METRICS_FILE=str(repo / "m.jsonl")),
+            check=True,
+        )
     return time.perf_counter() - start
 
 
 def sweep(repo, n: int, parallel: int = 1, program: str = "p.py") -> float:
-    (repo / "s.yaml").write_text(f"method: random\nprogram: {program}\nparameters:\n  x: {{min: 0, max: 1000000}}\n")
+    (repo / "s.yaml").write_text(
+        f"method: random\nprogram: {program}\nparameters:\n  x: {{min: 0, max: 1000000}}\n"
+    )
     start = time.perf_counter()
-    sweepci(["run", "s.yaml", "--count", str(n), "--parallel", str(parallel), "--quiet", "--store", f"s{parallel}-{time.time()}.db"], repo)
+    sweepci(
+        [
+            "run",
+            "s.yaml",
+            "--count",
+            str(n),
+            "--parallel",
+            str(parallel),
+            "--quiet",
+            "--store",
+            f"s{parallel}-{time.time()}.db",
+        ],
+        repo,
+    )
     return time.perf_counter() - start
 
 
@@ -61,11 +81,18 @@ def main() -> None:
     print(f"parallelism, {m} runs of a 1 s program")
     print(ratio_line("2 agents", two, "1 agent", one, "<= 0.60x"))
     # 8 agents on a 64-point grid: duplicates and losses
-    (repo / "g.yaml").write_text("method: grid\nprogram: p.py\nparameters:\n  a: {min: 1, max: 8}\n  b: {min: 1, max: 8}\n")
-    sweepci(["run", "g.yaml", "--parallel", "8", "--count", "100", "--quiet", "--store", "grid.db"], repo)
+    (repo / "g.yaml").write_text(
+        "method: grid\nprogram: p.py\nparameters:\n  a: {min: 1, max: 8}\n  b: {min: 1, max: 8}\n"
+    )
+    sweepci(
+        ["run", "g.yaml", "--parallel", "8", "--count", "100", "--quiet", "--store", "grid.db"],
+        repo,
+    )
     conn = sqlite3.connect(repo / "grid.db")
     keys = [r[0] for r in conn.execute("SELECT config_key FROM runs WHERE state = 'finished'")]
-    print(f"8 agents on a 64-point grid: {len(keys)} finished, {len(keys) - len(set(keys))} duplicates, {64 - len(set(keys))} lost")
+    print(
+        f"8 agents on a 64-point grid: {len(keys)} finished, {len(keys) - len(set(keys))} duplicates, {64 - len(set(keys))} lost"
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,11 @@ def metric_columns(sweep_metric: str | None, runs: list[RunRecord]) -> list[str]
                 seen.append(k)
     cols = [sweep_metric] if sweep_metric else []
     cols += [m for m in PREFERRED_METRICS if m in seen and m not in cols]
-    cols += sorted(m for m in seen if m not in cols and not m.startswith("_") and m not in ("epoch", "step", "iteration"))
+    cols += sorted(
+        m
+        for m in seen
+        if m not in cols and not m.startswith("_") and m not in ("epoch", "step", "iteration")
+    )
     return cols[:MAX_METRIC_COLUMNS]
 
 
@@ -38,26 +42,40 @@ def _fmt(value: Any) -> str:
     return text if len(text) <= 20 else text[:17] + "..."
 
 
-def leaderboard_rows(sweep: SweepRecord, runs: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
+def leaderboard_rows(
+    sweep: SweepRecord, runs: list[RunRecord]
+) -> tuple[list[str], list[list[str]]]:
     metrics = metric_columns(sweep.metric_name, runs)
     params = sorted({k for r in runs for k in r.config})
     header = ["#", "run", "state", *metrics, *params, "time"]
     rows = []
     for i, r in enumerate(runs, 1):
         values = [r.metric_value if m == sweep.metric_name else r.summary.get(m) for m in metrics]
-        rows.append([str(i), r.id, r.state, *map(_fmt, values), *(_fmt(r.config.get(p)) for p in params),
-                     f"{r.duration:.1f}s" if r.duration is not None else "-"])
+        rows.append(
+            [
+                str(i),
+                r.id,
+                r.state,
+                *map(_fmt, values),
+                *(_fmt(r.config.get(p)) for p in params),
+                f"{r.duration:.1f}s" if r.duration is not None else "-",
+            ]
+        )
     return header, rows
 
 
 def render_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join(lines)
 
 
-def sweep_result_json(sweep: SweepRecord, runs: list[RunRecord], counts: dict[str, int], best: RunRecord | None) -> dict:
+def sweep_result_json(
+    sweep: SweepRecord, runs: list[RunRecord], counts: dict[str, int], best: RunRecord | None
+) -> dict:
     return {
         "sweep": sweep.to_json(),
         "counts": counts,
@@ -66,7 +84,13 @@ def sweep_result_json(sweep: SweepRecord, runs: list[RunRecord], counts: dict[st
     }
 
 
-def print_results(handle: SweepHandle, store_path: str, as_json: bool = False, quiet: bool = False, limit: int = 20) -> None:
+def print_results(
+    handle: SweepHandle,
+    store_path: str,
+    as_json: bool = False,
+    quiet: bool = False,
+    limit: int = 20,
+) -> None:
     """After a sweep: the leaderboard (top `limit`), the best run, and GitHub outputs."""
     if handle.backend != "local":
         from orchestrator.backends.wandb import print_wandb_results
@@ -89,12 +113,18 @@ def print_results(handle: SweepHandle, store_path: str, as_json: bool = False, q
         shown = runs[:limit]
         header, rows = leaderboard_rows(sweep, shown)
         click.echo("")
-        click.echo(f"sweep {sweep.id} ({sweep.method}, {sweep.project}): " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+        click.echo(
+            f"sweep {sweep.id} ({sweep.method}, {sweep.project}): "
+            + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        )
         click.echo(render_table(header, rows))
         if len(runs) > limit:
             click.echo(f"... {len(runs) - limit} more (sweepci leaderboard {sweep.id})")
         if best is not None:
-            click.echo(f"best run {best.id}: {sweep.metric_name}={best.metric_value:.6g} " + " ".join(f"{k}={_fmt(v)}" for k, v in best.config.items()))
+            click.echo(
+                f"best run {best.id}: {sweep.metric_name}={best.metric_value:.6g} "
+                + " ".join(f"{k}={_fmt(v)}" for k, v in best.config.items())
+            )
         else:
             click.echo("no finished run with a metric value")
         saved = _hyperband_line(handle.id, store_path)
@@ -117,8 +147,10 @@ def _hyperband_line(sweep_id: str, store_path: str) -> str | None:
         saved = savings(store, sweep)
     if saved is None:
         return None
-    return (f"hyperband stopped {len(stopped)} run(s) early, saving {saved.iterations_saved} of "
-            f"{saved.iterations_run + saved.iterations_saved} iterations ({saved.fraction:.0%})")
+    return (
+        f"hyperband stopped {len(stopped)} run(s) early, saving {saved.iterations_saved} of "
+        f"{saved.iterations_run + saved.iterations_saved} iterations ({saved.fraction:.0%})"
+    )
 
 
 def _write_github(sweep: SweepRecord, best: RunRecord | None, store_path: str) -> None:
@@ -126,13 +158,17 @@ def _write_github(sweep: SweepRecord, best: RunRecord | None, store_path: str) -
 
     if not in_actions():
         return
-    set_outputs({
-        "sweep-id": sweep.id,
-        "best-run": best.id if best else "",
-        "best-metric": f"{best.metric_value:.6g}" if best and best.metric_value is not None else "",
-        "env": sweep.env or "",
-        "project": sweep.project,
-    })
+    set_outputs(
+        {
+            "sweep-id": sweep.id,
+            "best-run": best.id if best else "",
+            "best-metric": f"{best.metric_value:.6g}"
+            if best and best.metric_value is not None
+            else "",
+            "env": sweep.env or "",
+            "project": sweep.project,
+        }
+    )
     try:
         from orchestrator.report.summary import write_job_summary
     except ImportError:

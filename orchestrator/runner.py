@@ -46,16 +46,32 @@ def _say(text: str) -> None:
     click.echo(f"sweepci: {text}", err=True)
 
 
-def create_sweep_from_file(file: str, *, overrides: list[str], add: bool, seed: int, store_path: str,
-                           backend: str | None, env_override: str | None, tags: tuple[str, ...],
-                           project_file: str | None, allow_dirty: bool, shard: str | None,
-                           announce: Callable[[str], None] = _say, flags: dict[str, Any] | None = None,
-                           sweep_id: str | None = None) -> tuple[SweepHandle, Prepared, SweepConfig]:
+def create_sweep_from_file(
+    file: str,
+    *,
+    overrides: list[str],
+    add: bool,
+    seed: int,
+    store_path: str,
+    backend: str | None,
+    env_override: str | None,
+    tags: tuple[str, ...],
+    project_file: str | None,
+    allow_dirty: bool,
+    shard: str | None,
+    announce: Callable[[str], None] = _say,
+    flags: dict[str, Any] | None = None,
+    sweep_id: str | None = None,
+) -> tuple[SweepHandle, Prepared, SweepConfig]:
     """Validate, route, guard, then create the sweep. Nothing is written before all checks pass."""
-    config = load_sweep_with_warnings(file, overrides, add, lambda w: click.echo(f"sweepci: warning: {w}", err=True))
+    config = load_sweep_with_warnings(
+        file, overrides, add, lambda w: click.echo(f"sweepci: warning: {w}", err=True)
+    )
     shard_kn = parse_shard(shard)
     if shard_kn[1] > 1 and config.method == "bayes":
-        announce("note: bayes shards search independently (seed + shard); use the wandb backend for one shared search")
+        announce(
+            "note: bayes shards search independently (seed + shard); use the wandb backend for one shared search"
+        )
     prepared = prepare(project_file, env_override, tags, allow_dirty)
     chosen, why = choose_backend(backend or prepared.project.backend)
     announce(f"backend {chosen} ({why}); {prepared.route.why} -> project {prepared.route.project}")
@@ -65,29 +81,77 @@ def create_sweep_from_file(file: str, *, overrides: list[str], add: bool, seed: 
     if prepared.notes:
         sweep_flags["guard"] = prepared.notes
     handle = get_backend(chosen, store_path).create(
-        config, prepared.run_context, seed=seed, shard=shard_kn, sweep_file=file, flags=sweep_flags, sweep_id=sweep_id,
+        config,
+        prepared.run_context,
+        seed=seed,
+        shard=shard_kn,
+        sweep_file=file,
+        flags=sweep_flags,
+        sweep_id=sweep_id,
     )
-    _github_mask_and_outputs({"sweep-id": handle.path, "env": prepared.route.env, "project": prepared.route.project})
+    _github_mask_and_outputs(
+        {"sweep-id": handle.path, "env": prepared.route.env, "project": prepared.route.project}
+    )
     return handle, prepared, config
 
 
-def run_sweep(file: str, *, overrides, add, seed, store_path, backend, env_override, tags, project_file, allow_dirty,
-              count, parallel, shard, options: AgentOptions, sweep_id: str | None = None, quiet: bool, as_json: bool, debug: bool) -> int:
+def run_sweep(
+    file: str,
+    *,
+    overrides,
+    add,
+    seed,
+    store_path,
+    backend,
+    env_override,
+    tags,
+    project_file,
+    allow_dirty,
+    count,
+    parallel,
+    shard,
+    options: AgentOptions,
+    sweep_id: str | None = None,
+    quiet: bool,
+    as_json: bool,
+    debug: bool,
+) -> int:
     """Create a sweep and run agents until done; print the leaderboard."""
     target = count or DEFAULT_COUNT
     handle, prepared, config = create_sweep_from_file(
-        file, overrides=overrides, add=add, seed=seed, store_path=store_path, backend=backend,
-        env_override=env_override, tags=tags, project_file=project_file, allow_dirty=allow_dirty, shard=shard,
-        flags={"target_total": target}, sweep_id=sweep_id,
+        file,
+        overrides=overrides,
+        add=add,
+        seed=seed,
+        store_path=store_path,
+        backend=backend,
+        env_override=env_override,
+        tags=tags,
+        project_file=project_file,
+        allow_dirty=allow_dirty,
+        shard=shard,
+        flags={"target_total": target},
+        sweep_id=sweep_id,
     )
     _say(f"sweep {handle.path} created")
     options.count = None
     options.max_total = target
-    return _drive(handle, prepared.run_context, options, parallel, store_path, quiet, as_json, debug)
+    return _drive(
+        handle, prepared.run_context, options, parallel, store_path, quiet, as_json, debug
+    )
 
 
-def resume_sweep(sweep_id: str, *, store_path: str, count: int | None, parallel: int, options: AgentOptions,
-                 quiet: bool, as_json: bool, debug: bool) -> int:
+def resume_sweep(
+    sweep_id: str,
+    *,
+    store_path: str,
+    count: int | None,
+    parallel: int,
+    options: AgentOptions,
+    quiet: bool,
+    as_json: bool,
+    debug: bool,
+) -> int:
     """Go on with a stopped local sweep until its target (or --count more runs)."""
     from orchestrator.store import open_store
     from orchestrator.store import runs as store_runs
@@ -97,13 +161,20 @@ def resume_sweep(sweep_id: str, *, store_path: str, count: int | None, parallel:
         store_runs.recover_stale_runs(store, sweep.id)
         done = store_runs.active_run_count(store, sweep.id)
         if sweep.status == "finished" and not count:
-            _say(f"sweep {sweep.id} already finished ({sweep.status_reason}); add --count N for N more runs")
+            _say(
+                f"sweep {sweep.id} already finished ({sweep.status_reason}); add --count N for N more runs"
+            )
         elif sweep.status != "running":
             store_runs.set_sweep_status(store, sweep.id, "running")
     target = done + count if count else int(sweep.flags.get("target_total", DEFAULT_COUNT))
     _say(f"resuming sweep {sweep.id}: {done} run(s) so far, going on to {target}")
-    context = RunContext(project=sweep.project, env=sweep.env, tags=_stored_tags(sweep.context, sweep.env),
-                         ci=sweep.context, entity=None)
+    context = RunContext(
+        project=sweep.project,
+        env=sweep.env,
+        tags=_stored_tags(sweep.context, sweep.env),
+        ci=sweep.context,
+        entity=None,
+    )
     handle = SweepHandle("local", sweep.id, sweep.project)
     options.count = None
     options.max_total = target
@@ -120,7 +191,9 @@ def _stored_tags(ci: dict, env: str | None) -> list[str]:
     return run_tags(RunContextInfo(**fields), env or "dev")
 
 
-def join_sweep(sweep_id: str, *, store_path: str, quiet: bool, prefix: str, options: AgentOptions) -> int:
+def join_sweep(
+    sweep_id: str, *, store_path: str, quiet: bool, prefix: str, options: AgentOptions
+) -> int:
     """`sweepci agent`: join a local sweep (id) or a W&B sweep (entity/project/id)."""
     if sweep_id.count("/") == 2:
         from orchestrator.backends.wandb import join_wandb_sweep
@@ -132,13 +205,28 @@ def join_sweep(sweep_id: str, *, store_path: str, quiet: bool, prefix: str, opti
 
     with open_store(store_path, create=False) as store:
         sweep = store_runs.get_sweep(store, sweep_id)
-    context = RunContext(project=sweep.project, env=sweep.env, tags=_stored_tags(sweep.context, sweep.env), ci=sweep.context)
-    result = LocalBackend(store_path).run_agent(SweepHandle("local", sweep.id, sweep.project), context, options, quiet, prefix)
+    context = RunContext(
+        project=sweep.project,
+        env=sweep.env,
+        tags=_stored_tags(sweep.context, sweep.env),
+        ci=sweep.context,
+    )
+    result = LocalBackend(store_path).run_agent(
+        SweepHandle("local", sweep.id, sweep.project), context, options, quiet, prefix
+    )
     return 0 if result.started == 0 or result.finished or result.killed else 1
 
 
-def _drive(handle: SweepHandle, context: RunContext, options: AgentOptions, parallel: int, store_path: str,
-           quiet: bool, as_json: bool, debug: bool) -> int:
+def _drive(
+    handle: SweepHandle,
+    context: RunContext,
+    options: AgentOptions,
+    parallel: int,
+    store_path: str,
+    quiet: bool,
+    as_json: bool,
+    debug: bool,
+) -> int:
     code = 0
     failure: SweepFailed | None = None
     if handle.backend == "local" and parallel > 1:

@@ -23,7 +23,9 @@ def load_sweep_with_warnings(
 
 
 def space_of(config: SweepConfig) -> Space:
-    return Space.from_specs({path: spec.to_dict() for path, spec in config.flat_parameters().items()})
+    return Space.from_specs(
+        {path: spec.to_dict() for path, spec in config.flat_parameters().items()}
+    )
 
 
 def sampler_of(config: SweepConfig, seed: int = 0) -> Sampler:
@@ -37,7 +39,9 @@ def sampler_of(config: SweepConfig, seed: int = 0) -> Sampler:
     )
 
 
-def plan_configs(config: SweepConfig, count: int | None, seed: int) -> tuple[list[dict[str, Any]], int | None, str]:
+def plan_configs(
+    config: SweepConfig, count: int | None, seed: int
+) -> tuple[list[dict[str, Any]], int | None, str]:
     """The configs a sweep would run first: (configs, grid size or None, note)."""
     from orchestrator.search.grid import GridSampler
     from orchestrator.search.random_search import RandomSampler

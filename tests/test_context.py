@@ -23,9 +23,15 @@ def _actions_env(tmp_path: Path, event: str, payload: dict, **extra: str) -> dic
     path = tmp_path / f"{event}.json"
     path.write_text(json.dumps(payload))
     base = dict(
-        GITHUB_ACTIONS="true", GITHUB_EVENT_NAME=event, GITHUB_EVENT_PATH=str(path),
-        GITHUB_REPOSITORY="acme/wine-quality", GITHUB_RUN_ID="4242", GITHUB_RUN_ATTEMPT="1",
-        GITHUB_SERVER_URL="https://github.com", GITHUB_ACTOR="octo", GITHUB_SHA=MERGE_SHA,
+        GITHUB_ACTIONS="true",
+        GITHUB_EVENT_NAME=event,
+        GITHUB_EVENT_PATH=str(path),
+        GITHUB_REPOSITORY="acme/wine-quality",
+        GITHUB_RUN_ID="4242",
+        GITHUB_RUN_ATTEMPT="1",
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_ACTOR="octo",
+        GITHUB_SHA=MERGE_SHA,
     )
     base.update(extra)
     return clean_env(**base)
@@ -74,8 +80,15 @@ def test_detached_head_and_no_commits_give_clear_answers(tmp_path: Path) -> None
 
 
 def test_push_event_in_actions(tmp_path: Path) -> None:
-    env = _actions_env(tmp_path, "push", {"ref": "refs/heads/main", "repository": {"full_name": "acme/wine-quality", "fork": False}},
-                       GITHUB_REF="refs/heads/main", GITHUB_REF_NAME="main", GITHUB_REF_TYPE="branch", GITHUB_SHA=HEAD_SHA)
+    env = _actions_env(
+        tmp_path,
+        "push",
+        {"ref": "refs/heads/main", "repository": {"full_name": "acme/wine-quality", "fork": False}},
+        GITHUB_REF="refs/heads/main",
+        GITHUB_REF_NAME="main",
+        GITHUB_REF_TYPE="branch",
+        GITHUB_SHA=HEAD_SHA,
+    )
     data = _context(tmp_path, env)
     assert data["source"] == "github-actions" and data["event"] == "push"
     assert data["branch"] == "main" and data["sha"] == HEAD_SHA and data["env"] == "prod"
@@ -84,36 +97,72 @@ def test_push_event_in_actions(tmp_path: Path) -> None:
 
 
 def test_workflow_dispatch_on_feature_branch(tmp_path: Path) -> None:
-    env = _actions_env(tmp_path, "workflow_dispatch", {"inputs": {"count": "3"}, "ref": "refs/heads/exp/lr"},
-                       GITHUB_REF="refs/heads/exp/lr", GITHUB_REF_NAME="exp/lr", GITHUB_REF_TYPE="branch", GITHUB_SHA=HEAD_SHA)
+    env = _actions_env(
+        tmp_path,
+        "workflow_dispatch",
+        {"inputs": {"count": "3"}, "ref": "refs/heads/exp/lr"},
+        GITHUB_REF="refs/heads/exp/lr",
+        GITHUB_REF_NAME="exp/lr",
+        GITHUB_REF_TYPE="branch",
+        GITHUB_SHA=HEAD_SHA,
+    )
     data = _context(tmp_path, env)
-    assert data["branch"] == "exp/lr" and data["env"] == "dev" and data["project"] == "wine-quality-dev"
+    assert (
+        data["branch"] == "exp/lr"
+        and data["env"] == "dev"
+        and data["project"] == "wine-quality-dev"
+    )
     assert "trigger:workflow_dispatch" in data["tags"]
 
 
 def _pr_payload(head_repo: str) -> dict:
-    return {"pull_request": {"head": {"sha": HEAD_SHA, "ref": "feature/y", "repo": {"full_name": head_repo, "fork": head_repo != "acme/wine-quality"}},
-                             "base": {"ref": "main", "repo": {"full_name": "acme/wine-quality"}}}}
+    return {
+        "pull_request": {
+            "head": {
+                "sha": HEAD_SHA,
+                "ref": "feature/y",
+                "repo": {"full_name": head_repo, "fork": head_repo != "acme/wine-quality"},
+            },
+            "base": {"ref": "main", "repo": {"full_name": "acme/wine-quality"}},
+        }
+    }
 
 
-@pytest.mark.parametrize("head_repo,fork", [("acme/wine-quality", False), ("mallory/wine-quality", True)])
+@pytest.mark.parametrize(
+    "head_repo,fork", [("acme/wine-quality", False), ("mallory/wine-quality", True)]
+)
 def test_pull_request_uses_head_sha_and_branch(tmp_path: Path, head_repo: str, fork: bool) -> None:
-    env = _actions_env(tmp_path, "pull_request", _pr_payload(head_repo), GITHUB_REF="refs/pull/7/merge",
-                       GITHUB_REF_NAME="7/merge", GITHUB_HEAD_REF="feature/y")
+    env = _actions_env(
+        tmp_path,
+        "pull_request",
+        _pr_payload(head_repo),
+        GITHUB_REF="refs/pull/7/merge",
+        GITHUB_REF_NAME="7/merge",
+        GITHUB_HEAD_REF="feature/y",
+    )
     data = _context(tmp_path, env)
     assert data["sha"] == HEAD_SHA  # not the merge commit in GITHUB_SHA
     assert data["branch"] == "feature/y" and data["env"] == "dev" and data["is_fork"] is fork
     prod = _context(tmp_path, env, "--env", "prod")
     assert prod["guard"]["allowed"] is False
-    assert ("fork" if fork else "pull_request") in prod["guard"]["reason"] or "pull request" in prod["guard"]["reason"]
+    assert ("fork" if fork else "pull_request") in prod["guard"][
+        "reason"
+    ] or "pull request" in prod["guard"]["reason"]
 
 
 def test_tag_push_routes_by_tag_rules(tmp_path: Path) -> None:
     (tmp_path / "sweepci.yaml").write_text(
         "base: wine-quality\nenvironments:\n  prod:\n    branches: [main]\n    tags: ['v*']\n  dev:\n    branches: ['*']\n"
     )
-    env = _actions_env(tmp_path, "push", {"ref": "refs/tags/v1.2"}, GITHUB_REF="refs/tags/v1.2", GITHUB_REF_NAME="v1.2",
-                       GITHUB_REF_TYPE="tag", GITHUB_SHA=HEAD_SHA)
+    env = _actions_env(
+        tmp_path,
+        "push",
+        {"ref": "refs/tags/v1.2"},
+        GITHUB_REF="refs/tags/v1.2",
+        GITHUB_REF_NAME="v1.2",
+        GITHUB_REF_TYPE="tag",
+        GITHUB_SHA=HEAD_SHA,
+    )
     data = _context(tmp_path, env)
     assert data["tag"] == "v1.2" and data["branch"] is None and data["env"] == "prod"
     assert "tag:v1.2" in data["tags"]
@@ -149,15 +198,23 @@ def test_bad_event_payload_is_one_line(tmp_path: Path) -> None:
     path.write_text("{not json")
     env = clean_env(GITHUB_ACTIONS="true", GITHUB_EVENT_NAME="push", GITHUB_EVENT_PATH=str(path))
     proc = sweepci("context", cwd=tmp_path, env=env)
-    assert proc.returncode == 2 and "event.json:1:2" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 2 and "event.json:1:2" in proc.stderr and "Traceback" not in proc.stderr
+    )
 
 
 FAST = "import json, os\nopen(os.environ['SWEEPCI_METRICS_FILE'],'a').write(json.dumps({'metrics': {'f1': 0.5}})+'\\n')\n"
 
 
 def test_sweeps_land_in_their_projects_and_runs_trace_to_commits(tmp_path: Path) -> None:
-    r = make_repo(tmp_path / "wine-quality", branch="main", files={"p.py": FAST, "s.yaml":
-                  "method: grid\nprogram: p.py\nmetric: {name: f1, goal: maximize}\nparameters:\n  x: {values: [1, 2]}\n"})
+    r = make_repo(
+        tmp_path / "wine-quality",
+        branch="main",
+        files={
+            "p.py": FAST,
+            "s.yaml": "method: grid\nprogram: p.py\nmetric: {name: f1, goal: maximize}\nparameters:\n  x: {values: [1, 2]}\n",
+        },
+    )
     main_sha = git(r, "rev-parse", "HEAD")
     store = tmp_path / "store.db"
     assert sweepci("run", "s.yaml", "--store", str(store), cwd=r).returncode == 0
@@ -166,8 +223,12 @@ def test_sweeps_land_in_their_projects_and_runs_trace_to_commits(tmp_path: Path)
     git(r, "commit", "-qam", "better")
     feature_sha = git(r, "rev-parse", "HEAD")
     assert sweepci("run", "s.yaml", "--store", str(store), cwd=r).returncode == 0
-    prod = json.loads(sweepci("runs", "--commit", main_sha[:10], "--json", "--store", str(store), cwd=r).stdout)
-    dev = json.loads(sweepci("runs", "--commit", feature_sha, "--json", "--store", str(store), cwd=r).stdout)
+    prod = json.loads(
+        sweepci("runs", "--commit", main_sha[:10], "--json", "--store", str(store), cwd=r).stdout
+    )
+    dev = json.loads(
+        sweepci("runs", "--commit", feature_sha, "--json", "--store", str(store), cwd=r).stdout
+    )
     assert len(prod) == 2 and all(x["env"] == "prod" and x["sha"] == main_sha for x in prod)
     assert len(dev) == 2 and all(x["env"] == "dev" and x["branch"] == "feature/x" for x in dev)
     assert all(f"sha:{feature_sha}" in x["tags"] and "branch:feature/x" in x["tags"] for x in dev)

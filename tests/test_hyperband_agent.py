@@ -34,7 +34,10 @@ def test_poor_runs_are_stopped_at_the_bracket_and_savings_reported(tmp_path: Pat
     proc = sweepci("run", "s.yaml", cwd=repo, timeout=120)
     assert proc.returncode == 0, proc.stderr
     conn = sqlite3.connect(repo / ".sweepci/sweepci.db")
-    rows = {json.loads(c)["quality"]: (s, r) for c, s, r in conn.execute("SELECT config_json, state, reason FROM runs")}
+    rows = {
+        json.loads(c)["quality"]: (s, r)
+        for c, s, r in conn.execute("SELECT config_json, state, reason FROM runs")
+    }
     # W&B's rule: at a bracket, a run must be among the best 1/eta of the runs that
     # reached it (position int(n / eta) of the best-first order). In grid order:
     # 0.5 and 0.9 pass alone; 0.1 is third of three (the bar is 0.5's value); 0.8 is
@@ -44,5 +47,7 @@ def test_poor_runs_are_stopped_at_the_bracket_and_savings_reported(tmp_path: Pat
         state, reason = rows[q]
         assert state == "killed" and reason.startswith("hyperband") and "iteration 2" in reason
     assert "hyperband stopped 2 run(s) early" in proc.stdout
-    saved = conn.execute("SELECT COUNT(*) FROM history h JOIN runs r ON r.id = h.run_id WHERE r.state = 'killed'").fetchone()[0]
+    saved = conn.execute(
+        "SELECT COUNT(*) FROM history h JOIN runs r ON r.id = h.run_id WHERE r.state = 'killed'"
+    ).fetchone()[0]
     assert saved < 2 * 10  # the stopped runs logged fewer than all their epochs

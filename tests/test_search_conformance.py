@@ -326,7 +326,10 @@ def test_random_draw_depends_only_on_seed_and_index() -> None:
     "dist,settings",
     [
         ("categorical", {"values": ["a", "b", "c"]}),
-        ("categorical_w_probabilities", {"values": ["a", "b", "c"], "probabilities": [0.9, 0.05, 0.05]}),
+        (
+            "categorical_w_probabilities",
+            {"values": ["a", "b", "c"], "probabilities": [0.9, 0.05, 0.05]},
+        ),
         ("categorical_w_probabilities", {"values": [1, 2], "probabilities": [0.1, 0.9]}),
     ],
 )

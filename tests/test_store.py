@@ -321,4 +321,6 @@ def test_reading_commands_upgrade_an_older_store(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["best"]["metric_value"] == pytest.approx(0.3)
     with sqlite3.connect(old) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[
+            0
+        ] == str(SCHEMA_VERSION)

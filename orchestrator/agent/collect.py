@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 
-def collect_metrics(wandb_dir: Path, run_id: str, live_rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def collect_metrics(
+    wandb_dir: Path, run_id: str, live_rows: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(summary, history) for a run. The W&B offline file is the record of truth;
     values only reported live (report_metric) fill the gaps."""
     summary: dict[str, Any] = {}

@@ -15,8 +15,12 @@ _ENVVAR = re.compile(r"\$\{envvar:([A-Z0-9_]*)\}")
 #: environment variables never passed to a local-backend child: secrets must not
 #: reach a program that may print its environment into logs we keep.
 SECRET_VARIABLES = (
-    "WANDB_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_RUNTIME_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "WANDB_API_KEY",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
 )
 
 
@@ -57,8 +61,13 @@ def interpreter() -> str:
     return os.environ.get("SWEEPCI_INTERPRETER") or sys.executable or "python"
 
 
-def build_argv(command: Sequence[str], program: str | None, params: Mapping[str, Any],
-               args_json_file: Path, env: Mapping[str, str]) -> list[str]:
+def build_argv(
+    command: Sequence[str],
+    program: str | None,
+    params: Mapping[str, Any],
+    args_json_file: Path,
+    env: Mapping[str, str],
+) -> list[str]:
     """Expand W&B's command macros. A whole `${name}` item becomes a list of items;
     `${envvar:NAME}` inside an item is replaced by that variable (or NAME if unset)."""
     macros = command_args(params)
@@ -77,22 +86,38 @@ def build_argv(command: Sequence[str], program: str | None, params: Mapping[str,
     return argv
 
 
-def write_param_file(path: Path, params: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> None:
+def write_param_file(
+    path: Path, params: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+) -> None:
     """The YAML file WANDB_SWEEP_PARAM_PATH names: `wandb_version: 1` and `name: {value: ...}`."""
     items = list(params.items()) + list((extra or {}).items())
     # JSON flow mappings are valid YAML and an order of magnitude faster to write
     # than yaml.safe_dump, which matters for sweeps of short runs
     lines = ["wandb_version: 1", ""]
     for name, value in items:
-        lines.append(f"{json.dumps(str(name))}: {json.dumps({'value': value}, ensure_ascii=False, default=str)}")
+        lines.append(
+            f"{json.dumps(str(name))}: {json.dumps({'value': value}, ensure_ascii=False, default=str)}"
+        )
     text = "\n".join(lines) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
 
-def child_environment(base: Mapping[str, str], *, sweep_id: str, run_id: str, project: str, entity: str | None,
-                      tags: Sequence[str], group: str, param_path: Path, wandb_dir: Path, metrics_file: Path,
-                      offline: bool = True, strip_secrets: bool = True) -> dict[str, str]:
+def child_environment(
+    base: Mapping[str, str],
+    *,
+    sweep_id: str,
+    run_id: str,
+    project: str,
+    entity: str | None,
+    tags: Sequence[str],
+    group: str,
+    param_path: Path,
+    wandb_dir: Path,
+    metrics_file: Path,
+    offline: bool = True,
+    strip_secrets: bool = True,
+) -> dict[str, str]:
     """The environment a real `wandb agent` gives its child, plus sweepci's live channel."""
     env = dict(base)
     if strip_secrets:

@@ -15,7 +15,9 @@ from orchestrator.store.records import KILLED, RunRecord, SweepRecord
 REFRESH_S = 2.0  # how often the other runs' histories are re-read from the store
 
 
-def metric_histories(store: Store, sweep_id: str, metric: str) -> tuple[dict[str, list[float]], set[str]]:
+def metric_histories(
+    store: Store, sweep_id: str, metric: str
+) -> tuple[dict[str, list[float]], set[str]]:
     """{run id: metric values in step order} for the sweep's ended runs, and the ids stopped early."""
     rows = store.query(
         "SELECT h.run_id, h.data_json FROM history h JOIN runs r ON r.id = h.run_id "
@@ -29,13 +31,17 @@ def metric_histories(store: Store, sweep_id: str, metric: str) -> tuple[dict[str
             histories.setdefault(row["run_id"], []).append(value)
     stopped = {
         r["id"]
-        for r in store.query("SELECT id, reason FROM runs WHERE sweep_id = ? AND state = ?", (sweep_id, KILLED))
+        for r in store.query(
+            "SELECT id, reason FROM runs WHERE sweep_id = ? AND state = ?", (sweep_id, KILLED)
+        )
         if (r["reason"] or "").startswith("hyperband")
     }
     return histories, stopped
 
 
-def hyperband_stopper(store: Store, sweep: SweepRecord, config: SweepConfig) -> Callable[[RunRecord, list[dict[str, Any]]], str | None]:
+def hyperband_stopper(
+    store: Store, sweep: SweepRecord, config: SweepConfig
+) -> Callable[[RunRecord, list[dict[str, Any]]], str | None]:
     """A callback for the agent: given a running run and its live rows, a reason to stop it, or None."""
     assert config.early_terminate is not None and config.metric is not None
     hb = Hyperband.from_settings(config.early_terminate.model_dump())

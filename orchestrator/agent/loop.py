@@ -95,9 +95,18 @@ def shard_suggest(sampler: Sampler) -> Callable[[Sequence[Trial], SweepRecord], 
 class Agent:
     """Runs configurations of one local sweep until told to stop."""
 
-    def __init__(self, store: Store, sweep: SweepRecord, config: SweepConfig, sampler: Sampler, space: Space,
-                 context: RunContext, options: AgentOptions, progress: Progress,
-                 early_stop: Callable[[RunRecord, list[dict[str, Any]]], str | None] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        sweep: SweepRecord,
+        config: SweepConfig,
+        sampler: Sampler,
+        space: Space,
+        context: RunContext,
+        options: AgentOptions,
+        progress: Progress,
+        early_stop: Callable[[RunRecord, list[dict[str, Any]]], str | None] | None = None,
+    ):
         self.store = store
         self.sweep = sweep
         self.config = config
@@ -123,17 +132,31 @@ class Agent:
                 if self.options.count is not None and result.started >= self.options.count:
                     result.stop_reason = f"--count {self.options.count} reached"
                     break
-                if self.options.time_budget is not None and time.monotonic() - started_at >= self.options.time_budget:
+                if (
+                    self.options.time_budget is not None
+                    and time.monotonic() - started_at >= self.options.time_budget
+                ):
                     result.stop_reason = f"time budget of {self.options.time_budget:g} s spent"
                     break
                 run = store_runs.claim_next_run(
-                    self.store, self.sweep.id, self.agent_id, suggest,
-                    max_total=self.options.max_total, run_cap=self.config.run_cap,
-                    context={"branch": self.context.ci.get("branch"), "sha": self.context.ci.get("sha")},
-                    tags=self.context.tags, target_reached=self.sampler.reached_target,
+                    self.store,
+                    self.sweep.id,
+                    self.agent_id,
+                    suggest,
+                    max_total=self.options.max_total,
+                    run_cap=self.config.run_cap,
+                    context={
+                        "branch": self.context.ci.get("branch"),
+                        "sha": self.context.ci.get("sha"),
+                    },
+                    tags=self.context.tags,
+                    target_reached=self.sampler.reached_target,
                 )
                 if run is None:
-                    result.stop_reason = store_runs.get_sweep(self.store, self.sweep.id).status_reason or "no more runs"
+                    result.stop_reason = (
+                        store_runs.get_sweep(self.store, self.sweep.id).status_reason
+                        or "no more runs"
+                    )
                     break
                 result.started += 1
                 state = self._run_one(run, started_at)
@@ -174,11 +197,20 @@ class Agent:
         write_param_file(param_path, params, {"ci": self.context.ci})
         args_json_file = run_dir / "args.json"
         argv_env = child_environment(
-            os.environ, sweep_id=self.sweep.id, run_id=run.id, project=self.context.project,
-            entity=self.context.entity, tags=self.context.tags, group=f"sweep-{self.sweep.id}",
-            param_path=param_path, wandb_dir=wandb_dir, metrics_file=run_dir / "metrics.jsonl",
+            os.environ,
+            sweep_id=self.sweep.id,
+            run_id=run.id,
+            project=self.context.project,
+            entity=self.context.entity,
+            tags=self.context.tags,
+            group=f"sweep-{self.sweep.id}",
+            param_path=param_path,
+            wandb_dir=wandb_dir,
+            metrics_file=run_dir / "metrics.jsonl",
         )
-        argv = build_argv(self.config.command, self.config.program, params, args_json_file, argv_env)
+        argv = build_argv(
+            self.config.command, self.config.program, params, args_json_file, argv_env
+        )
         if any(part == str(args_json_file) for part in argv):
             import json
 
@@ -194,8 +226,14 @@ class Agent:
             if now - last_beat[0] >= HEARTBEAT_EVERY_S:
                 last_beat[0] = now
                 store_runs.heartbeat(self.store, run.id)
-            if self.options.time_budget is not None and now - sweep_started > self.options.time_budget:
-                return ("killed", f"time budget of {self.options.time_budget:g} s spent (--time-budget)")
+            if (
+                self.options.time_budget is not None
+                and now - sweep_started > self.options.time_budget
+            ):
+                return (
+                    "killed",
+                    f"time budget of {self.options.time_budget:g} s spent (--time-budget)",
+                )
             if self.early_stop is not None and live.update():
                 reason = self.early_stop(run, live.rows)
                 if reason:
@@ -203,10 +241,15 @@ class Agent:
             return None
 
         outcome = run_process(
-            argv, cwd=self.options.workdir, env=argv_env, stdout_path=run_dir / "stdout.log",
-            stderr_path=run_dir / "stderr.log", timeout=self.options.run_timeout,
+            argv,
+            cwd=self.options.workdir,
+            env=argv_env,
+            stdout_path=run_dir / "stdout.log",
+            stderr_path=run_dir / "stderr.log",
+            timeout=self.options.run_timeout,
             on_started=lambda pgid: store_runs.mark_started(self.store, run.id, pgid, str(run_dir)),
-            poll=poll, echo=self.options.echo,
+            poll=poll,
+            echo=self.options.echo,
         )
         live.update()
         summary, history = collect_metrics(wandb_dir, run.id, live.rows)
@@ -219,13 +262,23 @@ class Agent:
         elif outcome.returncode == 0:
             state, reason = FINISHED, None
         elif outcome.returncode is not None and outcome.returncode < 0:
-            state, reason = CRASHED, f"killed by signal {-outcome.returncode} ({_signal_name(-outcome.returncode)})"
+            state, reason = (
+                CRASHED,
+                f"killed by signal {-outcome.returncode} ({_signal_name(-outcome.returncode)})",
+            )
         else:
             state, reason = FAILED, f"exit code {outcome.returncode}"
         tail = redact(outcome.stderr_tail, self._secrets) if state != FINISHED else None
         store_runs.finish_run(
-            self.store, run.id, state=state, exit_code=outcome.returncode, reason=reason, stderr_tail=tail,
-            summary=summary, metric_value=value if state in (FINISHED, KILLED) else None, history=history,
+            self.store,
+            run.id,
+            state=state,
+            exit_code=outcome.returncode,
+            reason=reason,
+            stderr_tail=tail,
+            summary=summary,
+            metric_value=value if state in (FINISHED, KILLED) else None,
+            history=history,
             duration=outcome.duration,
         )
         self.progress.run_finished(_reload(self.store, run.id), outcome.duration)

@@ -75,7 +75,9 @@ class Outcome:
     duration: float
 
 
-def kill_group(pgid: int, grace: float = STOP_GRACE_S, proc: subprocess.Popen | None = None) -> None:
+def kill_group(
+    pgid: int, grace: float = STOP_GRACE_S, proc: subprocess.Popen | None = None
+) -> None:
     """SIGTERM the group, wait up to `grace`, then SIGKILL whatever is left."""
     try:
         os.killpg(pgid, signal.SIGTERM)
@@ -120,9 +122,19 @@ class _ExitWatcher:
             os.close(self.fd)
 
 
-def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], stdout_path: Path, stderr_path: Path,
-                timeout: float | None, on_started: Callable[[int], None], poll: Callable[[], tuple[str, str] | None],
-                echo: bool = False, poll_interval: float = 0.1) -> Outcome:
+def run_process(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stdout_path: Path,
+    stderr_path: Path,
+    timeout: float | None,
+    on_started: Callable[[int], None],
+    poll: Callable[[], tuple[str, str] | None],
+    echo: bool = False,
+    poll_interval: float = 0.1,
+) -> Outcome:
     """Run argv to the end. `poll()` is called while it runs and may return
     (kind, reason) to stop it: kind "killed" (early termination, budget) or
     "interrupted" (Ctrl-C / SIGTERM of the agent)."""
@@ -131,8 +143,13 @@ def run_process(argv: list[str], *, cwd: Path, env: dict[str, str], stdout_path:
     with open(stdout_path, "ab") as out:
         try:
             proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=None if echo else out,
-                stderr=subprocess.PIPE, start_new_session=True,
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=None if echo else out,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
             )
         except OSError as exc:
             tail.close()

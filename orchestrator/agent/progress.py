@@ -7,7 +7,12 @@ from typing import TextIO
 
 from orchestrator.store.records import FINISHED, RunRecord
 
-_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 127: "\\x7f"}
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    127: "\\x7f",
+}
 
 
 def printable(text: str) -> str:
@@ -26,8 +31,15 @@ def _short(value: object) -> str:
 class Progress:
     """Plain lines (fit for CI logs); `quiet` prints nothing."""
 
-    def __init__(self, metric: str | None, maximize: bool, total: int | None = None, stream: TextIO | None = None,
-                 quiet: bool = False, prefix: str = ""):
+    def __init__(
+        self,
+        metric: str | None,
+        maximize: bool,
+        total: int | None = None,
+        stream: TextIO | None = None,
+        quiet: bool = False,
+        prefix: str = "",
+    ):
         self.metric = metric
         self.maximize = maximize
         self.total = total
@@ -65,5 +77,8 @@ class Progress:
             parts.append(f"({run.reason})")
         parts.append(f"in {duration:.1f}s")
         if self.best is not None:
-            parts.append(f"| best {self.metric}={self.best:.4g} ({self.best_run})" + (" new best" if improved else ""))
+            parts.append(
+                f"| best {self.metric}={self.best:.4g} ({self.best_run})"
+                + (" new best" if improved else "")
+            )
         self._print(" ".join(parts))

@@ -51,18 +51,32 @@ class Backend(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def create(self, config: SweepConfig, context: RunContext, *, seed: int = 0, shard: tuple[int, int] = (0, 1),
-               sweep_file: str | None = None, flags: dict[str, Any] | None = None,
-               sweep_id: str | None = None) -> SweepHandle: ...
+    def create(
+        self,
+        config: SweepConfig,
+        context: RunContext,
+        *,
+        seed: int = 0,
+        shard: tuple[int, int] = (0, 1),
+        sweep_file: str | None = None,
+        flags: dict[str, Any] | None = None,
+        sweep_id: str | None = None,
+    ) -> SweepHandle: ...
 
     @abc.abstractmethod
-    def run_agent(self, handle: SweepHandle, context: RunContext, options: AgentOptions, quiet: bool = False) -> AgentResult: ...
+    def run_agent(
+        self, handle: SweepHandle, context: RunContext, options: AgentOptions, quiet: bool = False
+    ) -> AgentResult: ...
 
     @abc.abstractmethod
     def list_runs(self, handle: SweepHandle) -> list[RunView]: ...
 
     def best_run(self, handle: SweepHandle, metric: str, maximize: bool) -> RunView | None:
-        candidates = [r for r in self.list_runs(handle) if r.state == "finished" and r.metric_value is not None]
+        candidates = [
+            r
+            for r in self.list_runs(handle)
+            if r.state == "finished" and r.metric_value is not None
+        ]
         if not candidates:
             return None
         return (max if maximize else min)(candidates, key=lambda r: r.metric_value)

@@ -27,35 +27,67 @@ class LocalBackend(Backend):
     def __init__(self, store_path: str | Path):
         self.store_path = Path(store_path)
 
-    def create(self, config: SweepConfig, context: RunContext, *, seed: int = 0, shard: tuple[int, int] = (0, 1),
-               sweep_file: str | None = None, flags: dict[str, Any] | None = None,
-               sweep_id: str | None = None) -> SweepHandle:
+    def create(
+        self,
+        config: SweepConfig,
+        context: RunContext,
+        *,
+        seed: int = 0,
+        shard: tuple[int, int] = (0, 1),
+        sweep_file: str | None = None,
+        flags: dict[str, Any] | None = None,
+        sweep_id: str | None = None,
+    ) -> SweepHandle:
         if sweep_id is not None:
             _check_sweep_id(sweep_id)
         with open_store(self.store_path) as store:
             sweep = store_runs.create_sweep(
-                store, project=context.project, method=config.method, config=config.raw,
+                store,
+                project=context.project,
+                method=config.method,
+                config=config.raw,
                 metric_name=config.metric.name if config.metric else None,
-                metric_goal=config.metric.goal if config.metric else None, name=config.name, env=context.env,
-                sweep_file=sweep_file, seed=seed, shard_index=shard[0], shard_count=shard[1],
-                context=context.ci, flags=flags, sweep_id=sweep_id,
+                metric_goal=config.metric.goal if config.metric else None,
+                name=config.name,
+                env=context.env,
+                sweep_file=sweep_file,
+                seed=seed,
+                shard_index=shard[0],
+                shard_count=shard[1],
+                context=context.ci,
+                flags=flags,
+                sweep_id=sweep_id,
             )
-        return SweepHandle("local", sweep.id, sweep.project, context.entity, extra={"store": str(self.store_path)})
+        return SweepHandle(
+            "local", sweep.id, sweep.project, context.entity, extra={"store": str(self.store_path)}
+        )
 
-    def run_agent(self, handle: SweepHandle, context: RunContext, options: AgentOptions, quiet: bool = False,
-                  prefix: str = "") -> AgentResult:
+    def run_agent(
+        self,
+        handle: SweepHandle,
+        context: RunContext,
+        options: AgentOptions,
+        quiet: bool = False,
+        prefix: str = "",
+    ) -> AgentResult:
         with open_store(self.store_path) as store:
             sweep = store_runs.get_sweep(store, handle.id)
             config = config_from_dict(sweep.config, sweep.sweep_file or "<stored sweep>")
-            sampler = sampler_of(config, sweep.seed + (sweep.shard_index if config.method == "bayes" else 0))
+            sampler = sampler_of(
+                config, sweep.seed + (sweep.shard_index if config.method == "bayes" else 0)
+            )
             total = options.max_total or options.count
-            progress = Progress(sweep.metric_name, sweep.maximize, total=total, quiet=quiet, prefix=prefix)
+            progress = Progress(
+                sweep.metric_name, sweep.maximize, total=total, quiet=quiet, prefix=prefix
+            )
             early = None
             if config.early_terminate is not None and config.metric is not None:
                 from orchestrator.agent.early import hyperband_stopper
 
                 early = hyperband_stopper(store, sweep, config)
-            agent = Agent(store, sweep, config, sampler, space_of(config), context, options, progress, early)
+            agent = Agent(
+                store, sweep, config, sampler, space_of(config), context, options, progress, early
+            )
             return agent.run()
 
     def list_runs(self, handle: SweepHandle) -> list[RunView]:
@@ -63,7 +95,14 @@ class LocalBackend(Backend):
             sweep = store_runs.get_sweep(store, handle.id)
             # the config each run's wandb.config held, as W&B lists it: the values and `ci`
             return [
-                RunView(r.id, r.state, {**r.config, "ci": sweep.context}, r.summary, r.tags, r.metric_value)
+                RunView(
+                    r.id,
+                    r.state,
+                    {**r.config, "ci": sweep.context},
+                    r.summary,
+                    r.tags,
+                    r.metric_value,
+                )
                 for r in leaderboard(store, sweep)
             ]
 
@@ -77,7 +116,9 @@ def _check_sweep_id(sweep_id: str) -> None:
         raise UsageError(f"--sweep-id {sweep_id!r}: use 1-64 lowercase letters, digits, - or _")
 
 
-def run_parallel_agents(store_path: Path, sweep_id: str, n: int, options: AgentOptions, debug: bool = False) -> int:
+def run_parallel_agents(
+    store_path: Path, sweep_id: str, n: int, options: AgentOptions, debug: bool = False
+) -> int:
     """Start N agent processes on one store and wait for them. Returns the worst exit code.
 
     Each is a `sweepci agent` process: claims in the store are atomic, so the
@@ -86,7 +127,14 @@ def run_parallel_agents(store_path: Path, sweep_id: str, n: int, options: AgentO
     base = [sys.executable, "-m", "orchestrator"] + (["--debug"] if debug else [])
     procs = []
     for i in range(n):
-        argv = base + ["agent", sweep_id, "--store", str(store_path), "--prefix", f"[agent {i + 1}] "]
+        argv = base + [
+            "agent",
+            sweep_id,
+            "--store",
+            str(store_path),
+            "--prefix",
+            f"[agent {i + 1}] ",
+        ]
         if options.max_total is not None:
             argv += ["--max-total", str(options.max_total)]
         if options.run_timeout is not None:
@@ -117,7 +165,9 @@ def run_parallel_agents(store_path: Path, sweep_id: str, n: int, options: AgentO
     finally:
         signal.signal(signal.SIGTERM, previous)
     if interrupted or any(c == Interrupted.exit_code for c in codes):
-        raise Interrupted(f"agents stopped; the sweep is resumable: sweepci run --resume {sweep_id}")
+        raise Interrupted(
+            f"agents stopped; the sweep is resumable: sweepci run --resume {sweep_id}"
+        )
     if any(c == SweepFailed.exit_code for c in codes):
         return SweepFailed.exit_code
     return max(codes) if codes else 0

@@ -28,8 +28,15 @@ def _run_view(run: dict[str, Any], metric: str | None) -> RunView:
     value = run.get("summary", {}).get(metric) if metric else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         value = None
-    state = {"finished": "finished", "failed": "failed", "crashed": "crashed", "killed": "killed"}.get(run.get("state"), run.get("state") or "unknown")
-    return RunView(run["id"], state, run.get("config", {}), run.get("summary", {}), run.get("tags", []), value)
+    state = {
+        "finished": "finished",
+        "failed": "failed",
+        "crashed": "crashed",
+        "killed": "killed",
+    }.get(run.get("state"), run.get("state") or "unknown")
+    return RunView(
+        run["id"], state, run.get("config", {}), run.get("summary", {}), run.get("tags", []), value
+    )
 
 
 class WandbBackend(Backend):
@@ -42,15 +49,27 @@ class WandbBackend(Backend):
 
     def _env(self) -> dict[str, str]:
         if not os.environ.get(KEY):
-            raise UsageError(f"{KEY} is not set; the wandb backend needs a W&B API key (or use --backend local)")
+            raise UsageError(
+                f"{KEY} is not set; the wandb backend needs a W&B API key (or use --backend local)"
+            )
         _mask_key()
         return dict(os.environ)
 
-    def create(self, config: SweepConfig, context: RunContext, *, seed: int = 0, shard: tuple[int, int] = (0, 1),
-               sweep_file: str | None = None, flags: dict[str, Any] | None = None,
-               sweep_id: str | None = None) -> SweepHandle:
+    def create(
+        self,
+        config: SweepConfig,
+        context: RunContext,
+        *,
+        seed: int = 0,
+        shard: tuple[int, int] = (0, 1),
+        sweep_file: str | None = None,
+        flags: dict[str, Any] | None = None,
+        sweep_id: str | None = None,
+    ) -> SweepHandle:
         if shard[1] > 1:
-            raise UsageError("--shard is for the local backend; with wandb, every matrix job joins one sweep (sweepci agent)")
+            raise UsageError(
+                "--shard is for the local backend; with wandb, every matrix job joins one sweep (sweepci agent)"
+            )
         if sweep_id is not None:
             raise UsageError("--sweep-id is for the local backend; W&B assigns sweep ids")
         env = wandb_sdk.sdk_environment(self._env(), self.workdir)
@@ -59,11 +78,21 @@ class WandbBackend(Backend):
         body.pop("project", None)
         body.pop("entity", None)
         ref = wandb_sdk.create_sweep(body, context.project, context.entity, env)
-        return SweepHandle("wandb", ref.sweep_id, ref.project, ref.entity, ref.url,
-                           extra={"metric": config.metric.name if config.metric else None,
-                                  "goal": config.metric.goal if config.metric else None})
+        return SweepHandle(
+            "wandb",
+            ref.sweep_id,
+            ref.project,
+            ref.entity,
+            ref.url,
+            extra={
+                "metric": config.metric.name if config.metric else None,
+                "goal": config.metric.goal if config.metric else None,
+            },
+        )
 
-    def run_agent(self, handle: SweepHandle, context: RunContext, options: AgentOptions, quiet: bool = False) -> AgentResult:
+    def run_agent(
+        self, handle: SweepHandle, context: RunContext, options: AgentOptions, quiet: bool = False
+    ) -> AgentResult:
         env = self._env()
         count = options.max_total or options.count or DEFAULT_COUNT
         ref = wandb_sdk.SweepRef(handle.entity or "", handle.project, handle.id, handle.url)
@@ -72,10 +101,22 @@ class WandbBackend(Backend):
         sdk_env = wandb_sdk.sdk_environment(env, self.workdir)
         # runs already in the sweep (earlier agents, other matrix jobs) are not this agent's
         before = {r["id"] for r in wandb_sdk.list_runs(ref, sdk_env)}
-        wandb_sdk.run_agent(ref, count, env, context.tags, context.ci, self.workdir, cwd=options.workdir,
-                            poll_interval=float(os.environ.get("SWEEPCI_WANDB_POLL", "1.0")),
-                            timeout=options.time_budget)
-        runs = [_run_view(r, handle.extra.get("metric")) for r in wandb_sdk.list_runs(ref, sdk_env) if r["id"] not in before]
+        wandb_sdk.run_agent(
+            ref,
+            count,
+            env,
+            context.tags,
+            context.ci,
+            self.workdir,
+            cwd=options.workdir,
+            poll_interval=float(os.environ.get("SWEEPCI_WANDB_POLL", "1.0")),
+            timeout=options.time_budget,
+        )
+        runs = [
+            _run_view(r, handle.extra.get("metric"))
+            for r in wandb_sdk.list_runs(ref, sdk_env)
+            if r["id"] not in before
+        ]
         result = AgentResult(started=len(runs))
         result.finished = sum(r.state == "finished" for r in runs)
         result.failed = sum(r.state in ("failed", "crashed") for r in runs)
@@ -115,23 +156,45 @@ def print_wandb_results(handle: SweepHandle, as_json: bool = False, limit: int =
     runs = backend.list_runs(handle)
     metric, goal = handle.extra.get("metric"), handle.extra.get("goal")
     if metric:
-        scored = sorted((r for r in runs if r.metric_value is not None), key=lambda r: r.metric_value,
-                        reverse=goal == "maximize")
+        scored = sorted(
+            (r for r in runs if r.metric_value is not None),
+            key=lambda r: r.metric_value,
+            reverse=goal == "maximize",
+        )
         runs = scored + [r for r in runs if r.metric_value is None]
     best = next((r for r in runs if r.state == "finished" and r.metric_value is not None), None)
     if in_actions():
-        set_outputs({"sweep-id": handle.path, "best-run": best.id if best else "",
-                     "best-metric": f"{best.metric_value:.6g}" if best else ""})
+        set_outputs(
+            {
+                "sweep-id": handle.path,
+                "best-run": best.id if best else "",
+                "best-metric": f"{best.metric_value:.6g}" if best else "",
+            }
+        )
     if as_json:
-        print_json({"sweep": {"path": handle.path, "url": handle.url, "metric": metric},
-                    "runs": [r.__dict__ for r in runs], "best": best.__dict__ if best else None})
+        print_json(
+            {
+                "sweep": {"path": handle.path, "url": handle.url, "metric": metric},
+                "runs": [r.__dict__ for r in runs],
+                "best": best.__dict__ if best else None,
+            }
+        )
         return
-    keys = [k for k in ([metric] if metric else []) + ["accuracy", "precision", "recall", "f1"]
-            if any(k in r.summary for r in runs)]
+    keys = [
+        k
+        for k in ([metric] if metric else []) + ["accuracy", "precision", "recall", "f1"]
+        if any(k in r.summary for r in runs)
+    ]
     keys = list(dict.fromkeys(keys))
-    rows = [[str(i), r.id, r.state, *(_fmt(r.summary.get(k)) for k in keys), ",".join(r.tags)[:60]]
-            for i, r in enumerate(runs[:limit], 1)]
-    click.echo(f"W&B sweep {handle.path}" + (f" ({handle.url})" if handle.url else "") + f": {len(runs)} run(s)")
+    rows = [
+        [str(i), r.id, r.state, *(_fmt(r.summary.get(k)) for k in keys), ",".join(r.tags)[:60]]
+        for i, r in enumerate(runs[:limit], 1)
+    ]
+    click.echo(
+        f"W&B sweep {handle.path}"
+        + (f" ({handle.url})" if handle.url else "")
+        + f": {len(runs)} run(s)"
+    )
     click.echo(render_table(["#", "run", "state", *keys, "tags"], rows))
     if best is not None:
         click.echo(f"best run {best.id}: {metric}={best.metric_value:.6g}")

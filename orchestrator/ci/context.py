@@ -41,7 +41,11 @@ class RunContextInfo:
 
     @property
     def repository_name(self) -> str | None:
-        return self.repository.split("/", 1)[1] if self.repository and "/" in self.repository else self.repository
+        return (
+            self.repository.split("/", 1)[1]
+            if self.repository and "/" in self.repository
+            else self.repository
+        )
 
     @property
     def is_pull_request(self) -> bool:
@@ -66,7 +70,9 @@ def parse_remote(url: str) -> str | None:
     return f"{m.group(1)}/{m.group(2)}" if m else None
 
 
-def from_environment(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> RunContextInfo:
+def from_environment(
+    env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> RunContextInfo:
     """The context of this process: GitHub Actions when GITHUB_ACTIONS=true, else git, else none."""
     env = os.environ if env is None else env
     if env.get("GITHUB_ACTIONS") == "true":
@@ -81,13 +87,19 @@ def _read_event(env: Mapping[str, str]) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read the event payload: {exc.strerror}", Location(path)) from None
+        raise ConfigError(
+            f"cannot read the event payload: {exc.strerror}", Location(path)
+        ) from None
     except UnicodeDecodeError:
-        raise ConfigError("the event payload is not UTF-8 text (not JSON)", Location(path)) from None
+        raise ConfigError(
+            "the event payload is not UTF-8 text (not JSON)", Location(path)
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"the event payload is not JSON: {exc.msg}", Location(path, exc.lineno, exc.colno)) from None
+        raise ConfigError(
+            f"the event payload is not JSON: {exc.msg}", Location(path, exc.lineno, exc.colno)
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError("the event payload must be a JSON object", Location(path))
     return data
@@ -116,7 +128,9 @@ def from_github(env: Mapping[str, str], cwd: Path | None = None) -> RunContextIn
         ctx.run_url = f"{server}/{repository}/actions/runs/{ctx.run_id}"
         if ctx.run_attempt and ctx.run_attempt != "1":
             ctx.run_url += f"/attempts/{ctx.run_attempt}"
-    ref_type = env.get("GITHUB_REF_TYPE") or ("tag" if (ctx.ref or "").startswith("refs/tags/") else "branch")
+    ref_type = env.get("GITHUB_REF_TYPE") or (
+        "tag" if (ctx.ref or "").startswith("refs/tags/") else "branch"
+    )
     ref_name = env.get("GITHUB_REF_NAME") or _strip_ref(ctx.ref)
     if event in PR_EVENTS:
         pr = payload.get("pull_request") or {}
@@ -127,7 +141,9 @@ def from_github(env: Mapping[str, str], cwd: Path | None = None) -> RunContextIn
         head_repo = (head.get("repo") or {}).get("full_name")
         base_repo = (base.get("repo") or {}).get("full_name") or repository
         ctx.base_repository = base_repo
-        ctx.is_fork = bool(head_repo and base_repo and head_repo != base_repo) or bool((head.get("repo") or {}).get("fork"))
+        ctx.is_fork = bool(head_repo and base_repo and head_repo != base_repo) or bool(
+            (head.get("repo") or {}).get("fork")
+        )
         if head_repo:
             ctx.repository = repository or head_repo
     elif ref_type == "tag":
@@ -150,7 +166,7 @@ def _strip_ref(ref: str | None) -> str | None:
         return None
     for prefix in ("refs/heads/", "refs/tags/"):
         if ref.startswith(prefix):
-            return ref[len(prefix):]
+            return ref[len(prefix) :]
     return ref
 
 

@@ -10,7 +10,9 @@ from orchestrator.errors import GuardError
 PROD = "prod"
 
 
-def check_prod_guard(route: Route, ctx: RunContextInfo, project: ProjectConfig, allow_dirty: bool = False) -> list[str]:
+def check_prod_guard(
+    route: Route, ctx: RunContextInfo, project: ProjectConfig, allow_dirty: bool = False
+) -> list[str]:
     """Raise GuardError when writing to prod is not allowed. Returns notes to record
     (e.g. that --allow-dirty was used)."""
     if route.env != PROD:
@@ -22,20 +24,29 @@ def check_prod_guard(route: Route, ctx: RunContextInfo, project: ProjectConfig, 
             "merge to a prod branch to sweep prod"
         )
     if ctx.is_fork or (
-        project.repository and ctx.repository and ctx.source == "github-actions" and ctx.repository != project.repository
+        project.repository
+        and ctx.repository
+        and ctx.source == "github-actions"
+        and ctx.repository != project.repository
     ):
         raise GuardError(
             f"refusing to write to prod ({route.project}) from a fork ({ctx.repository}); only "
             f"{project.repository or 'the configured repository'} may sweep prod"
         )
     if route.routed_env != PROD:
-        where = f"branch '{ctx.branch}'" if ctx.branch else ("tag " + repr(ctx.tag) if ctx.tag else "this checkout")
+        where = (
+            f"branch '{ctx.branch}'"
+            if ctx.branch
+            else ("tag " + repr(ctx.tag) if ctx.tag else "this checkout")
+        )
         raise GuardError(
             f"refusing to write to prod ({route.project}): {where} is routed to '{route.routed_env or 'nothing'}'; "
             "run from a branch routed to prod in sweepci.yaml (environments.prod.branches)"
         )
     if ctx.sha is None:
-        raise GuardError(f"refusing to write to prod ({route.project}): no commit to trace the runs to")
+        raise GuardError(
+            f"refusing to write to prod ({route.project}): no commit to trace the runs to"
+        )
     if ctx.source != "github-actions" and ctx.dirty:
         if not allow_dirty:
             raise GuardError(

@@ -20,8 +20,13 @@ class Prepared:
     notes: list[str]
 
 
-def prepare(project_file: str | None = None, env_override: str | None = None, tags: tuple[str, ...] = (),
-            allow_dirty: bool = False, guard: bool = True) -> Prepared:
+def prepare(
+    project_file: str | None = None,
+    env_override: str | None = None,
+    tags: tuple[str, ...] = (),
+    allow_dirty: bool = False,
+    guard: bool = True,
+) -> Prepared:
     """Load sweepci.yaml, read the context, route it, apply the prod guard."""
     project = load_project(project_file)
     ctx = from_environment()

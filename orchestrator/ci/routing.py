@@ -32,7 +32,10 @@ def match_environment(project: ProjectConfig, ctx: RunContextInfo) -> tuple[str 
         for rule in project.environments:
             for pattern in rule.tags:
                 if fnmatch.fnmatchcase(ctx.tag, pattern):
-                    return rule.name, f"tag '{ctx.tag}' matches '{pattern}' of environment '{rule.name}'"
+                    return (
+                        rule.name,
+                        f"tag '{ctx.tag}' matches '{pattern}' of environment '{rule.name}'",
+                    )
         return None, f"no environment matches tag '{ctx.tag}'"
     branch = ctx.branch
     if branch is None:
@@ -44,7 +47,10 @@ def match_environment(project: ProjectConfig, ctx: RunContextInfo) -> tuple[str 
     for rule in project.environments:
         for pattern in rule.branches:
             if fnmatch.fnmatchcase(branch, pattern):
-                return rule.name, f"branch '{branch}' matches '{pattern}' of environment '{rule.name}'"
+                return (
+                    rule.name,
+                    f"branch '{branch}' matches '{pattern}' of environment '{rule.name}'",
+                )
     return None, f"no environment matches branch '{branch}'"
 
 
@@ -56,13 +62,20 @@ def base_name(project: ProjectConfig, ctx: RunContextInfo) -> str:
     return Path.cwd().name
 
 
-def route(project: ProjectConfig, ctx: RunContextInfo, env_override: str | None = None, user_tags: tuple[str, ...] = ()) -> Route:
+def route(
+    project: ProjectConfig,
+    ctx: RunContextInfo,
+    env_override: str | None = None,
+    user_tags: tuple[str, ...] = (),
+) -> Route:
     """Decide environment, project name and tags for this context."""
     routed, why = match_environment(project, ctx)
     env = routed
     if env_override:
         if env_override not in project.environment_names():
-            raise UsageError(f"--env {env_override}: no such environment (known: {', '.join(project.environment_names())})")
+            raise UsageError(
+                f"--env {env_override}: no such environment (known: {', '.join(project.environment_names())})"
+            )
         if env_override != routed:
             why += f"; overridden by --env {env_override}"
         env = env_override
@@ -70,8 +83,12 @@ def route(project: ProjectConfig, ctx: RunContextInfo, env_override: str | None 
         raise UsageError(f"{why}; add a rule to 'environments' in sweepci.yaml or pass --env")
     base = base_name(project, ctx)
     r = Route(
-        env=env, project=project.project_name(base, env), entity=project.entity or os.environ.get("WANDB_ENTITY") or None,
-        base=base, why=why, routed_env=routed or "",
+        env=env,
+        project=project.project_name(base, env),
+        entity=project.entity or os.environ.get("WANDB_ENTITY") or None,
+        base=base,
+        why=why,
+        routed_env=routed or "",
     )
     r.tags = run_tags(ctx, env, user_tags)
     return r

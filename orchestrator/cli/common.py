@@ -9,7 +9,9 @@ from typing import Any
 
 import click
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text."
+)
 set_option = click.option(
     "--set",
     "overrides",
@@ -17,8 +19,12 @@ set_option = click.option(
     metavar="KEY=VALUE",
     help="Pin a parameter to one value (repeatable); VALUE is read as YAML. Dotted keys reach nested parameters.",
 )
-add_option = click.option("--add", is_flag=True, help="Allow --set to add parameters the sweep file does not have.")
-seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Seed for random and bayes search.")
+add_option = click.option(
+    "--add", is_flag=True, help="Allow --set to add parameters the sweep file does not have."
+)
+seed_option = click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for random and bayes search."
+)
 store_option = click.option(
     "--store",
     "store_path",

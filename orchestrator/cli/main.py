@@ -16,24 +16,68 @@ from orchestrator.cli.errors import handle_errors
 # name -> (module, function, one-line help). The help is repeated here so the
 # command list prints without importing every command module.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": ("orchestrator.cli.validate", "validate", "Check sweep files; report errors and warnings."),
-    "plan": ("orchestrator.cli.plan", "plan", "Show the configs a sweep would run, without running."),
-    "run": ("orchestrator.cli.run", "run", "Create a sweep and run agents for it (create + agent)."),
+    "validate": (
+        "orchestrator.cli.validate",
+        "validate",
+        "Check sweep files; report errors and warnings.",
+    ),
+    "plan": (
+        "orchestrator.cli.plan",
+        "plan",
+        "Show the configs a sweep would run, without running.",
+    ),
+    "run": (
+        "orchestrator.cli.run",
+        "run",
+        "Create a sweep and run agents for it (create + agent).",
+    ),
     "create": ("orchestrator.cli.run", "create", "Create a sweep and print its id."),
     "agent": ("orchestrator.cli.run", "agent", "Join an existing sweep as an agent."),
     "show": ("orchestrator.cli.show", "show", "Show a sweep and its runs, best first."),
-    "leaderboard": ("orchestrator.cli.show", "leaderboard", "Runs of a sweep sorted by its metric."),
+    "leaderboard": (
+        "orchestrator.cli.show",
+        "leaderboard",
+        "Runs of a sweep sorted by its metric.",
+    ),
     "sweeps": ("orchestrator.cli.show", "sweeps", "List the sweeps in a store."),
     "runs": ("orchestrator.cli.runs", "runs", "Find runs by commit, branch, environment or time."),
     "merge": ("orchestrator.cli.merge", "merge", "Merge stores from parallel jobs into one."),
-    "context": ("orchestrator.cli.context", "context", "Show branch, commit, environment and tags sweepci sees."),
-    "report": ("orchestrator.cli.report", "report", "Write a Markdown, HTML or JSON report of a sweep."),
-    "init": ("orchestrator.cli.workflow", "init", "Scaffold sweepci.yaml, a sweep file and the workflow."),
-    "workflow": ("orchestrator.cli.workflow", "workflow", "Render or drift-check the GitHub Actions workflow."),
-    "dispatch": ("orchestrator.cli.dispatch", "dispatch", "Start the sweep workflow on GitHub and follow it."),
+    "context": (
+        "orchestrator.cli.context",
+        "context",
+        "Show branch, commit, environment and tags sweepci sees.",
+    ),
+    "report": (
+        "orchestrator.cli.report",
+        "report",
+        "Write a Markdown, HTML or JSON report of a sweep.",
+    ),
+    "init": (
+        "orchestrator.cli.workflow",
+        "init",
+        "Scaffold sweepci.yaml, a sweep file and the workflow.",
+    ),
+    "workflow": (
+        "orchestrator.cli.workflow",
+        "workflow",
+        "Render or drift-check the GitHub Actions workflow.",
+    ),
+    "dispatch": (
+        "orchestrator.cli.dispatch",
+        "dispatch",
+        "Start the sweep workflow on GitHub and follow it.",
+    ),
     "sync": ("orchestrator.cli.sync", "sync", "Upload a local sweep's offline runs to W&B."),
-    "artifacts": ("orchestrator.cli.artifacts", "artifacts", "List, show and fetch model and dataset artifacts."),
-    "promote": ("orchestrator.cli.artifacts", "promote", "Give the best prod run's model an alias (production)."),
+    "artifacts": (
+        "orchestrator.cli.artifacts",
+        "artifacts",
+        "List, show and fetch model and dataset artifacts.",
+    ),
+    "promote": (
+        "orchestrator.cli.artifacts",
+        "promote",
+        "Give the best prod run's model an alias (production).",
+    ),
 }
 
 
@@ -81,5 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `sweepci` console script."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("SWEEPCI_DEBUG") == "1"
-    code = handle_errors(lambda: cli.main(args=args, prog_name="sweepci", standalone_mode=False), debug)
+    code = handle_errors(
+        lambda: cli.main(args=args, prog_name="sweepci", standalone_mode=False), debug
+    )
     sys.exit(code)

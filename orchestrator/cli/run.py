@@ -12,43 +12,112 @@ from orchestrator.cli.common import Seconds, add_option, seed_option, set_option
 from orchestrator.errors import UsageError
 
 backend_option = click.option(
-    "--backend", type=click.Choice(["auto", "local", "wandb"]), default=None,
+    "--backend",
+    type=click.Choice(["auto", "local", "wandb"]),
+    default=None,
     help="auto (default; from sweepci.yaml): wandb when WANDB_API_KEY is set, else local.",
 )
-env_option = click.option("--env", "env_override", default=None, help="Environment to write to (dev, prod, ...); prod is guarded.")
-tag_option = click.option("--tag", "tags", multiple=True, help="Extra tag for every run (repeatable).")
+env_option = click.option(
+    "--env",
+    "env_override",
+    default=None,
+    help="Environment to write to (dev, prod, ...); prod is guarded.",
+)
+tag_option = click.option(
+    "--tag", "tags", multiple=True, help="Extra tag for every run (repeatable)."
+)
 project_file_option = click.option(
-    "--project-file", type=click.Path(dir_okay=False), default=None, help="Project file (default: ./sweepci.yaml if present)."
+    "--project-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Project file (default: ./sweepci.yaml if present).",
 )
 allow_dirty_option = click.option(
-    "--allow-dirty", is_flag=True, help="Local use only: allow prod from a tree with uncommitted changes (recorded)."
+    "--allow-dirty",
+    is_flag=True,
+    help="Local use only: allow prod from a tree with uncommitted changes (recorded).",
 )
 
 
 def _agent_options(f):
-    for opt in reversed([
-        click.option("--run-timeout", type=Seconds(min=0.1), default=None, help="Stop a run after this many seconds (it is recorded as killed)."),
-        click.option("--time-budget", type=Seconds(min=0.1), default=None, help="Start no run after this many seconds; stop the running one."),
-        click.option("--max-failures", type=click.IntRange(min=0), default=3, show_default=True, help="Stop after this many failures in a row (0: never)."),
-        click.option("--verbose", "-v", is_flag=True, help="Stream each run's output."),
-        click.option("--quiet", "-q", is_flag=True, help="Print only the result."),
-    ]):
+    for opt in reversed(
+        [
+            click.option(
+                "--run-timeout",
+                type=Seconds(min=0.1),
+                default=None,
+                help="Stop a run after this many seconds (it is recorded as killed).",
+            ),
+            click.option(
+                "--time-budget",
+                type=Seconds(min=0.1),
+                default=None,
+                help="Start no run after this many seconds; stop the running one.",
+            ),
+            click.option(
+                "--max-failures",
+                type=click.IntRange(min=0),
+                default=3,
+                show_default=True,
+                help="Stop after this many failures in a row (0: never).",
+            ),
+            click.option("--verbose", "-v", is_flag=True, help="Stream each run's output."),
+            click.option("--quiet", "-q", is_flag=True, help="Print only the result."),
+        ]
+    ):
         f = opt(f)
     return f
 
 
-def _options(count, run_timeout, time_budget, max_failures, verbose, max_total=None) -> AgentOptions:
-    return AgentOptions(count=count, max_total=max_total, run_timeout=run_timeout, time_budget=time_budget,
-                        max_failures=max_failures, echo=verbose, workdir=Path.cwd())
+def _options(
+    count, run_timeout, time_budget, max_failures, verbose, max_total=None
+) -> AgentOptions:
+    return AgentOptions(
+        count=count,
+        max_total=max_total,
+        run_timeout=run_timeout,
+        time_budget=time_budget,
+        max_failures=max_failures,
+        echo=verbose,
+        workdir=Path.cwd(),
+    )
 
 
 @click.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--count", "-n", type=click.IntRange(min=1), default=None, help="Runs to do (default 20; a grid stops when done).")
-@click.option("--parallel", "-p", type=click.IntRange(min=1, max=64), default=1, show_default=True, help="Agents (processes) sharing the sweep.")
-@click.option("--resume", "resume_id", default=None, metavar="SWEEP_ID", help="Go on with a stopped sweep (local backend).")
-@click.option("--shard", default=None, metavar="K/N", help="Run shard K of N (1-based) of a grid/random sweep, for matrix jobs.")
-@click.option("--sweep-id", default=None, help="Id for the new local sweep (shards of one matrix share it, so their stores merge).")
+@click.option(
+    "--count",
+    "-n",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs to do (default 20; a grid stops when done).",
+)
+@click.option(
+    "--parallel",
+    "-p",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Agents (processes) sharing the sweep.",
+)
+@click.option(
+    "--resume",
+    "resume_id",
+    default=None,
+    metavar="SWEEP_ID",
+    help="Go on with a stopped sweep (local backend).",
+)
+@click.option(
+    "--shard",
+    default=None,
+    metavar="K/N",
+    help="Run shard K of N (1-based) of a grid/random sweep, for matrix jobs.",
+)
+@click.option(
+    "--sweep-id",
+    default=None,
+    help="Id for the new local sweep (shards of one matrix share it, so their stores merge).",
+)
 @set_option
 @add_option
 @seed_option
@@ -61,8 +130,30 @@ def _options(count, run_timeout, time_budget, max_failures, verbose, max_total=N
 @_agent_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def run(ctx: click.Context, file, count, parallel, resume_id, shard, sweep_id, overrides, add, seed, store_path, backend, env_override,
-        tags, project_file, allow_dirty, run_timeout, time_budget, max_failures, verbose, quiet, as_json) -> int:
+def run(
+    ctx: click.Context,
+    file,
+    count,
+    parallel,
+    resume_id,
+    shard,
+    sweep_id,
+    overrides,
+    add,
+    seed,
+    store_path,
+    backend,
+    env_override,
+    tags,
+    project_file,
+    allow_dirty,
+    run_timeout,
+    time_budget,
+    max_failures,
+    verbose,
+    quiet,
+    as_json,
+) -> int:
     """Create a sweep from FILE and run it to the end (or --count runs).
 
     The local backend runs everything on this machine with the embedded engine
@@ -74,15 +165,36 @@ def run(ctx: click.Context, file, count, parallel, resume_id, shard, sweep_id, o
     if resume_id:
         if file:
             raise UsageError("give either FILE or --resume SWEEP_ID, not both")
-        return resume_sweep(resume_id, store_path=store_path, count=count, parallel=parallel,
-                            options=_options(count, run_timeout, time_budget, max_failures, verbose),
-                            quiet=quiet, as_json=as_json, debug=ctx.obj.get("debug", False))
+        return resume_sweep(
+            resume_id,
+            store_path=store_path,
+            count=count,
+            parallel=parallel,
+            options=_options(count, run_timeout, time_budget, max_failures, verbose),
+            quiet=quiet,
+            as_json=as_json,
+            debug=ctx.obj.get("debug", False),
+        )
     if not file:
         file = _default_sweep_file(project_file)
     return run_sweep(
-        file, overrides=list(overrides), add=add, seed=seed, store_path=store_path, backend=backend, env_override=env_override,
-        tags=tags, project_file=project_file, allow_dirty=allow_dirty, count=count, parallel=parallel, shard=shard,
-        sweep_id=sweep_id, options=_options(count, run_timeout, time_budget, max_failures, verbose), quiet=quiet, as_json=as_json,
+        file,
+        overrides=list(overrides),
+        add=add,
+        seed=seed,
+        store_path=store_path,
+        backend=backend,
+        env_override=env_override,
+        tags=tags,
+        project_file=project_file,
+        allow_dirty=allow_dirty,
+        count=count,
+        parallel=parallel,
+        shard=shard,
+        sweep_id=sweep_id,
+        options=_options(count, run_timeout, time_budget, max_failures, verbose),
+        quiet=quiet,
+        as_json=as_json,
         debug=ctx.obj.get("debug", False),
     )
 
@@ -92,7 +204,9 @@ def _default_sweep_file(project_file: str | None) -> str:
 
     project = load_project(project_file)
     if not os.path.exists(project.sweep_file):
-        raise UsageError(f"no FILE given and the default sweep file {project.sweep_file} does not exist")
+        raise UsageError(
+            f"no FILE given and the default sweep file {project.sweep_file} does not exist"
+        )
     return project.sweep_file
 
 
@@ -107,23 +221,56 @@ def _default_sweep_file(project_file: str | None) -> str:
 @tag_option
 @project_file_option
 @allow_dirty_option
-@click.option("--shard", default=None, metavar="K/N", help="Create shard K of N of a grid/random sweep.")
+@click.option(
+    "--shard", default=None, metavar="K/N", help="Create shard K of N of a grid/random sweep."
+)
 @click.option("--sweep-id", default=None, help="Id for the new local sweep.")
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep as JSON.")
-def create(file, overrides, add, seed, store_path, backend, env_override, tags, project_file, allow_dirty, shard, sweep_id,
-           as_json) -> int:
+def create(
+    file,
+    overrides,
+    add,
+    seed,
+    store_path,
+    backend,
+    env_override,
+    tags,
+    project_file,
+    allow_dirty,
+    shard,
+    sweep_id,
+    as_json,
+) -> int:
     """Create a sweep from FILE and print its id (like `wandb sweep`)."""
     from orchestrator.runner import create_sweep_from_file
 
     handle, _prepared, _config = create_sweep_from_file(
-        file, overrides=list(overrides), add=add, seed=seed, store_path=store_path, backend=backend,
-        env_override=env_override, tags=tags, project_file=project_file, allow_dirty=allow_dirty, shard=shard,
-        announce=warn, sweep_id=sweep_id,
+        file,
+        overrides=list(overrides),
+        add=add,
+        seed=seed,
+        store_path=store_path,
+        backend=backend,
+        env_override=env_override,
+        tags=tags,
+        project_file=project_file,
+        allow_dirty=allow_dirty,
+        shard=shard,
+        announce=warn,
+        sweep_id=sweep_id,
     )
     if as_json:
         from orchestrator.cli.common import print_json
 
-        print_json({"id": handle.id, "path": handle.path, "backend": handle.backend, "project": handle.project, "url": handle.url})
+        print_json(
+            {
+                "id": handle.id,
+                "path": handle.path,
+                "backend": handle.backend,
+                "project": handle.project,
+                "url": handle.url,
+            }
+        )
     else:
         click.echo(handle.path)
     return 0
@@ -131,20 +278,38 @@ def create(file, overrides, add, seed, store_path, backend, env_override, tags, 
 
 @click.command()
 @click.argument("sweep_id")
-@click.option("--count", "-n", type=click.IntRange(min=1), default=None, help="Runs this agent does at most.")
+@click.option(
+    "--count", "-n", type=click.IntRange(min=1), default=None, help="Runs this agent does at most."
+)
 @click.option("--max-total", type=click.IntRange(min=1), default=None, hidden=True)
 @click.option("--prefix", default="", hidden=True)
 @store_option
 @_agent_options
-def agent(sweep_id, count, max_total, prefix, store_path, run_timeout, time_budget, max_failures, verbose, quiet) -> int:
+def agent(
+    sweep_id,
+    count,
+    max_total,
+    prefix,
+    store_path,
+    run_timeout,
+    time_budget,
+    max_failures,
+    verbose,
+    quiet,
+) -> int:
     """Join sweep SWEEP_ID as an agent (like `wandb agent`).
 
     SWEEP_ID is a local sweep id (or 'latest'), or ENTITY/PROJECT/ID for a W&B sweep.
     """
     from orchestrator.runner import join_sweep
 
-    return join_sweep(sweep_id, store_path=store_path, quiet=quiet, prefix=prefix,
-                      options=_options(count, run_timeout, time_budget, max_failures, verbose, max_total))
+    return join_sweep(
+        sweep_id,
+        store_path=store_path,
+        quiet=quiet,
+        prefix=prefix,
+        options=_options(count, run_timeout, time_budget, max_failures, verbose, max_total),
+    )
 
 
 __all__ = ["RunContext", "agent", "create", "run"]

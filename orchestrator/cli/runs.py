@@ -23,7 +23,9 @@ def parse_since(text: str | None) -> float | None:
     try:
         return dt.datetime.fromisoformat(text).timestamp()
     except ValueError:
-        raise UsageError(f"--since {text!r}: use a duration such as 2h or 3d, or an ISO date") from None
+        raise UsageError(
+            f"--since {text!r}: use a duration such as 2h or 3d, or an ISO date"
+        ) from None
 
 
 @click.command()
@@ -44,20 +46,39 @@ def runs(commit, branch, env, since, sweep_id, limit, store_path, as_json) -> in
     if commit is not None and not re.fullmatch(r"[0-9a-fA-F]{4,40}", commit):
         raise UsageError(f"--commit {commit!r}: give a hex SHA or prefix of at least 4 characters")
     with open_store(store_path, create=False, readonly=True) as store:
-        found = find_runs(store, commit=commit, branch=branch, env=env, since=parse_since(since), sweep_id=sweep_id,
-                          limit=limit)
+        found = find_runs(
+            store,
+            commit=commit,
+            branch=branch,
+            env=env,
+            since=parse_since(since),
+            sweep_id=sweep_id,
+            limit=limit,
+        )
     if commit and len(commit) < 40:
         shas = {r.sha for r in found}
         if len(shas) > 1:
-            raise UsageError(f"--commit {commit} is ambiguous: matches {', '.join(sorted(s[:12] for s in shas if s))}")
+            raise UsageError(
+                f"--commit {commit} is ambiguous: matches {', '.join(sorted(s[:12] for s in shas if s))}"
+            )
     if as_json:
         print_json([r.to_json() for r in found])
         return 0
     rows = [
-        [r.id, r.sweep_id, r.state, "-" if r.metric_value is None else f"{r.metric_value:.4g}", r.branch or "-",
-         (r.sha or "-")[:12], r.env or "-", dt.datetime.fromtimestamp(r.created_at).isoformat(timespec="seconds")]
+        [
+            r.id,
+            r.sweep_id,
+            r.state,
+            "-" if r.metric_value is None else f"{r.metric_value:.4g}",
+            r.branch or "-",
+            (r.sha or "-")[:12],
+            r.env or "-",
+            dt.datetime.fromtimestamp(r.created_at).isoformat(timespec="seconds"),
+        ]
         for r in found
     ]
-    click.echo(render_table(["run", "sweep", "state", "metric", "branch", "sha", "env", "created"], rows))
+    click.echo(
+        render_table(["run", "sweep", "state", "metric", "branch", "sha", "env", "created"], rows)
+    )
     click.echo(f"{len(found)} run(s)")
     return 0

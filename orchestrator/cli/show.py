@@ -12,7 +12,9 @@ from orchestrator.cli.common import json_option, print_json, store_option
 @click.command()
 @click.argument("sweep_id", default="latest")
 @store_option
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most this many runs.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Show at most this many runs."
+)
 @json_option
 def show(sweep_id: str, store_path: str, limit: int | None, as_json: bool) -> int:
     """Show sweep SWEEP_ID (default: the latest) and its runs, best first.
@@ -33,7 +35,13 @@ def show(sweep_id: str, store_path: str, limit: int | None, as_json: bool) -> in
 @click.command()
 @click.argument("sweep_id", default="latest")
 @store_option
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Show at most this many runs.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Show at most this many runs.",
+)
 @json_option
 def leaderboard(sweep_id: str, store_path: str, limit: int, as_json: bool) -> int:
     """Runs of SWEEP_ID (default: the latest) sorted by the sweep metric, best first."""
@@ -41,7 +49,9 @@ def leaderboard(sweep_id: str, store_path: str, limit: int, as_json: bool) -> in
     return 0
 
 
-def _leaderboard(sweep_id: str, store_path: str, limit: int | None, as_json: bool, details: bool) -> None:
+def _leaderboard(
+    sweep_id: str, store_path: str, limit: int | None, as_json: bool, details: bool
+) -> None:
     from orchestrator.results import leaderboard_rows, render_table, sweep_result_json
     from orchestrator.store import open_store
     from orchestrator.store.queries import best_run, state_counts
@@ -60,11 +70,22 @@ def _leaderboard(sweep_id: str, store_path: str, limit: int | None, as_json: boo
         ctx = sweep.context
         click.echo(f"sweep      {sweep.id} {sweep.name or ''}".rstrip())
         click.echo(f"project    {sweep.project} (env {sweep.env})")
-        click.echo(f"method     {sweep.method}, metric {sweep.metric_name or '-'} ({sweep.metric_goal or '-'})")
-        click.echo(f"status     {sweep.status}" + (f" ({sweep.status_reason})" if sweep.status_reason else ""))
-        click.echo(f"code       branch {ctx.get('branch') or ctx.get('tag') or '-'} sha {ctx.get('sha') or '-'}")
-        click.echo(f"created    {dt.datetime.fromtimestamp(sweep.created_at).isoformat(timespec='seconds')}")
-        click.echo("runs       " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
+        click.echo(
+            f"method     {sweep.method}, metric {sweep.metric_name or '-'} ({sweep.metric_goal or '-'})"
+        )
+        click.echo(
+            f"status     {sweep.status}"
+            + (f" ({sweep.status_reason})" if sweep.status_reason else "")
+        )
+        click.echo(
+            f"code       branch {ctx.get('branch') or ctx.get('tag') or '-'} sha {ctx.get('sha') or '-'}"
+        )
+        click.echo(
+            f"created    {dt.datetime.fromtimestamp(sweep.created_at).isoformat(timespec='seconds')}"
+        )
+        click.echo(
+            "runs       " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none")
+        )
         click.echo("")
     header, rows = leaderboard_rows(sweep, runs)
     click.echo(render_table(header, rows))
@@ -93,8 +114,14 @@ def sweeps(store_path: str, limit: int, as_json: bool) -> int:
         print_json([dict(s.to_json(), counts=counts[s.id]) for s in items])
         return 0
     rows = [
-        [s.id, s.method, s.project, s.status, str(sum(counts[s.id].values())),
-         dt.datetime.fromtimestamp(s.created_at).isoformat(timespec="seconds")]
+        [
+            s.id,
+            s.method,
+            s.project,
+            s.status,
+            str(sum(counts[s.id].values())),
+            dt.datetime.fromtimestamp(s.created_at).isoformat(timespec="seconds"),
+        ]
         for s in items
     ]
     click.echo(render_table(["sweep", "method", "project", "status", "runs", "created"], rows))

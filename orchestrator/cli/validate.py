@@ -15,7 +15,9 @@ from orchestrator.errors import EXIT_BAD_INPUT, ConfigError
 @add_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 2).")
 @json_option
-def validate(files: tuple[str, ...], overrides: tuple[str, ...], add: bool, strict: bool, as_json: bool) -> int:
+def validate(
+    files: tuple[str, ...], overrides: tuple[str, ...], add: bool, strict: bool, as_json: bool
+) -> int:
     """Check sweep FILES the way W&B reads them.
 
     Prints one line per error or warning as FILE:LINE:COL: KIND: KEY: MESSAGE.
@@ -45,7 +47,11 @@ def validate(files: tuple[str, ...], overrides: tuple[str, ...], add: bool, stri
             for p in errors + warnings:
                 click.echo(p.one_line(), err=True)
             if not bad:
-                note = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
+                note = (
+                    f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})"
+                    if warnings
+                    else ""
+                )
                 click.echo(f"{path}: ok{note}")
     if as_json:
         print_json(report)

@@ -44,7 +44,20 @@ GRID_DISTRIBUTIONS = {"constant", "categorical", "int_uniform", "q_uniform"}
 #: distributions whose `min`/`max` are the values themselves and must be > 0.
 POSITIVE_MIN = {"log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values"}
 
-PARAM_KEYS = {"distribution", "parameters", "value", "values", "probabilities", "min", "max", "q", "mu", "sigma", "a", "b"}
+PARAM_KEYS = {
+    "distribution",
+    "parameters",
+    "value",
+    "values",
+    "probabilities",
+    "min",
+    "max",
+    "q",
+    "mu",
+    "sigma",
+    "a",
+    "b",
+}
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 
@@ -102,7 +115,9 @@ def infer_distribution(raw: dict) -> str | None:
     return None
 
 
-def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | None, list[ParamProblem]]:
+def check_param(
+    raw: object, path: tuple[str, ...]
+) -> tuple[ParamSpec | dict | None, list[ParamProblem]]:
     """Validate one parameter. Returns a ParamSpec, or a dict of nested specs for
     a `parameters:` group, plus the problems found."""
     problems: list[ParamProblem] = []
@@ -117,14 +132,19 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
         )
     for key in raw:
         if key not in PARAM_KEYS:
-            problems.append(ParamProblem(path, str(key), f"unknown key{did_you_mean(key, PARAM_KEYS)}"))
+            problems.append(
+                ParamProblem(path, str(key), f"unknown key{did_you_mean(key, PARAM_KEYS)}")
+            )
     if problems:
         return None, problems
 
     if "parameters" in raw:
         others = [k for k in raw if k != "parameters"]
         if others:
-            return fail(f"a nested 'parameters' group cannot also have {', '.join(map(str, others))}", others[0])
+            return fail(
+                f"a nested 'parameters' group cannot also have {', '.join(map(str, others))}",
+                others[0],
+            )
         nested, nested_problems = check_parameters(raw["parameters"], path)
         return nested, nested_problems
 
@@ -138,7 +158,10 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
                 "or name a 'distribution'"
             )
     elif not isinstance(dist, str) or dist not in DISTRIBUTIONS:
-        return fail(f"unknown distribution '{dist}'{did_you_mean(str(dist), set(DISTRIBUTIONS))}", "distribution")
+        return fail(
+            f"unknown distribution '{dist}'{did_you_mean(str(dist), set(DISTRIBUTIONS))}",
+            "distribution",
+        )
     if dist == "categorical" and "probabilities" in raw:
         # W&B's schema refuses this too: its categorical takes no probabilities,
         # and values + probabilities is the distinct categorical_w_probabilities.
@@ -152,7 +175,10 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
     allowed = set(required) | set(optional) | {"distribution"}
     for key in raw:
         if key not in allowed:
-            return fail(f"not used by distribution '{dist}' (it takes {', '.join(sorted(allowed - {'distribution'}))})", key)
+            return fail(
+                f"not used by distribution '{dist}' (it takes {', '.join(sorted(allowed - {'distribution'}))})",
+                key,
+            )
     for key in required:
         if key not in raw:
             return fail(f"distribution '{dist}' needs '{key}'", key)
@@ -164,8 +190,15 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
     for key in ("min", "max", "q", "mu", "sigma", "a", "b"):
         if key in settings and not is_number(settings[key]):
             value = settings[key]
-            return fail(f"must be a number, not {type_name(value)} {value!r}{_string_number_hint(value)}", key)
-        if key in settings and isinstance(settings[key], float) and not math.isfinite(settings[key]):
+            return fail(
+                f"must be a number, not {type_name(value)} {value!r}{_string_number_hint(value)}",
+                key,
+            )
+        if (
+            key in settings
+            and isinstance(settings[key], float)
+            and not math.isfinite(settings[key])
+        ):
             return fail("must be a finite number", key)
 
     if dist == "int_uniform":
@@ -176,7 +209,9 @@ def check_param(raw: object, path: tuple[str, ...]) -> tuple[ParamSpec | dict | 
     if "min" in settings and settings["min"] >= settings["max"]:  # type: ignore[operator]
         return fail(f"min ({settings['min']}) is not less than max ({settings['max']})", "min")
     if dist in POSITIVE_MIN and settings["min"] <= 0:  # type: ignore[operator]
-        return fail(f"{dist} takes the values themselves, so min must be > 0 (got {settings['min']})", "min")
+        return fail(
+            f"{dist} takes the values themselves, so min must be > 0 (got {settings['min']})", "min"
+        )
     if "q" in settings and settings["q"] <= 0:  # type: ignore[operator]
         return fail("q must be > 0", "q")
     if "sigma" in settings and settings["sigma"] < 0:  # type: ignore[operator]
@@ -214,7 +249,11 @@ def check_parameters(raw: object, path: tuple[str, ...] = ()) -> tuple[dict, lis
     """Validate a `parameters:` mapping (recursively)."""
     problems: list[ParamProblem] = []
     if not isinstance(raw, dict):
-        problems.append(ParamProblem(path, "parameters", f"must be a mapping of parameter names, not {type_name(raw)}"))
+        problems.append(
+            ParamProblem(
+                path, "parameters", f"must be a mapping of parameter names, not {type_name(raw)}"
+            )
+        )
         return {}, problems
     if not raw:
         problems.append(ParamProblem(path, "parameters", "must name at least one parameter"))
@@ -223,7 +262,11 @@ def check_parameters(raw: object, path: tuple[str, ...] = ()) -> tuple[dict, lis
     for name, spec in raw.items():
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             problems.append(
-                ParamProblem(path + (str(name),), None, "a parameter name must start with a letter or _ and hold only letters, digits, _ . -")
+                ParamProblem(
+                    path + (str(name),),
+                    None,
+                    "a parameter name must start with a letter or _ and hold only letters, digits, _ . -",
+                )
             )
             continue
         result, found = check_param(spec, path + (name,))

@@ -32,8 +32,17 @@ from orchestrator.config.yamlload import (
 from orchestrator.errors import ConfigError, Location, UsageError
 
 TOP_LEVEL_KEYS = {
-    "program", "command", "method", "metric", "parameters", "early_terminate",
-    "run_cap", "name", "description", "project", "entity",
+    "program",
+    "command",
+    "method",
+    "metric",
+    "parameters",
+    "early_terminate",
+    "run_cap",
+    "name",
+    "description",
+    "project",
+    "entity",
 }
 # Keys W&B accepts for W&B Launch and the like; sweepci reads the file but ignores them.
 IGNORED_KEYS = {"apiVersion", "kind", "controller", "job", "image_uri", "scheduler", "metrics"}
@@ -41,8 +50,17 @@ METHODS = ("grid", "random", "bayes")
 
 #: W&B's command macros (the agent replaces a whole `${name}` item with a list).
 MACROS = {
-    "env", "interpreter", "program", "args", "args_no_hyphens", "args_no_boolean_flags",
-    "args_json", "args_json_file", "args_no_equals", "args_append_hydra", "args_override_hydra",
+    "env",
+    "interpreter",
+    "program",
+    "args",
+    "args_no_hyphens",
+    "args_no_boolean_flags",
+    "args_json",
+    "args_json_file",
+    "args_no_equals",
+    "args_append_hydra",
+    "args_override_hydra",
 }
 DEFAULT_COMMAND = ["${env}", "${interpreter}", "${program}", "${args}"]
 _MACRO = re.compile(r"\$\{([^}]*)\}")
@@ -175,9 +193,15 @@ class _Checker:
             loc = Location(self.file, mark.line, mark.column) if mark else Location(self.file, 1, 1)
         return loc
 
-    def error(self, path: tuple, key: str | None, message: str, display_key: str | None = None) -> None:
+    def error(
+        self, path: tuple, key: str | None, message: str, display_key: str | None = None
+    ) -> None:
         loc = self._locate(path, key)
-        shown = display_key if display_key is not None else ".".join([*map(str, path), key] if key else map(str, path))
+        shown = (
+            display_key
+            if display_key is not None
+            else ".".join([*map(str, path), key] if key else map(str, path))
+        )
         self.errors.append(Problem(loc, message, shown or None))
 
     def warn(self, path: tuple, key: str | None, message: str) -> None:
@@ -235,18 +259,32 @@ def validate_loaded(loaded: LoadedYAML) -> ValidationResult:
     early = _check_model(c, data, "early_terminate", EarlyTerminate)
     if early is not None and early.min_iter is None and (early.max_iter is None or early.s is None):
         c.error((), "early_terminate", "hyperband needs 'min_iter', or both 'max_iter' and 's'")
-    elif early is not None and early.max_iter is not None and early.s is not None and early.max_iter < early.eta:
+    elif (
+        early is not None
+        and early.max_iter is not None
+        and early.s is not None
+        and early.max_iter < early.eta
+    ):
         # W&B's first bracket is max_iter / eta; below 1 there is none and its engine fails
         c.error(
-            ("early_terminate",), "max_iter",
+            ("early_terminate",),
+            "max_iter",
             f"max_iter ({early.max_iter}) / eta ({early.eta:g}) is below 1, which leaves hyperband no "
             "bracket; raise max_iter or lower eta",
         )
-    if isinstance(data.get("metric"), dict) and "target" in data["metric"] and not is_number(data["metric"]["target"]):
+    if (
+        isinstance(data.get("metric"), dict)
+        and "target" in data["metric"]
+        and not is_number(data["metric"]["target"])
+    ):
         pass  # already reported by the model check
 
     if method == "bayes" and "metric" not in data:
-        c.error((), "method", "bayes search needs a 'metric' to optimise (add metric: {name: ..., goal: ...})")
+        c.error(
+            (),
+            "method",
+            "bayes search needs a 'metric' to optimise (add metric: {name: ..., goal: ...})",
+        )
     if early is not None and "metric" not in data:
         c.error((), "early_terminate", "early termination needs a 'metric'")
 
@@ -262,14 +300,20 @@ def validate_loaded(loaded: LoadedYAML) -> ValidationResult:
             if p.key == "parameters" and not p.path:
                 c.error((), "parameters", p.message)
             else:
-                c.error(_param_path(p.path), p.key, p.message, ".".join([*p.path, p.key] if p.key else p.path))
+                c.error(
+                    _param_path(p.path),
+                    p.key,
+                    p.message,
+                    ".".join([*p.path, p.key] if p.key else p.path),
+                )
         if not problems:
             _check_flat_names(c, specs)
         if method == "grid" and not problems:
             for path, spec in flatten_specs(specs).items():
                 if spec.distribution not in GRID_DISTRIBUTIONS:
                     c.error(
-                        _param_path(path), None,
+                        _param_path(path),
+                        None,
                         f"grid search cannot enumerate a {spec.distribution} parameter; use values, "
                         "int_uniform or q_uniform, or method: random/bayes",
                         ".".join(path),
@@ -346,7 +390,12 @@ def _check_command(c: _Checker, data: dict) -> list[str]:
     out: list[str] = []
     for i, part in enumerate(command):
         if isinstance(part, (dict, list)) or part is None:
-            c.error(("command", i), None, f"each command item must be a string, not {type_name(part)}", f"command[{i}]")
+            c.error(
+                ("command", i),
+                None,
+                f"each command item must be a string, not {type_name(part)}",
+                f"command[{i}]",
+            )
             continue
         text = str(part)
         for m in _MACRO.finditer(text):
@@ -355,13 +404,20 @@ def _check_command(c: _Checker, data: dict) -> list[str]:
                 continue
             if name not in MACROS:
                 c.error(
-                    ("command", i), None,
+                    ("command", i),
+                    None,
                     f"unknown macro '${{{name}}}'{did_you_mean(name, MACROS)}; known: "
-                    + ", ".join(f"${{{n}}}" for n in sorted(MACROS)) + ", ${envvar:NAME}",
+                    + ", ".join(f"${{{n}}}" for n in sorted(MACROS))
+                    + ", ${envvar:NAME}",
                     f"command[{i}]",
                 )
             elif m.group(0) != text:
-                c.error(("command", i), None, f"'${{{name}}}' must be a whole command item, not part of '{text}'", f"command[{i}]")
+                c.error(
+                    ("command", i),
+                    None,
+                    f"'${{{name}}}' must be a whole command item, not part of '{text}'",
+                    f"command[{i}]",
+                )
         out.append(text)
     return out
 
@@ -390,11 +446,19 @@ def _warn_values(c: _Checker, params: Any, path: tuple[str, ...]) -> None:
                 if (mark.line, mark.column) in already:
                     warned = True
                 elif isinstance(v, str) and _looks_numeric(v):
-                    c.warn(_param_path(here) + ("values", i), None, f"'{v}' is a string, not a number; the program gets text")
+                    c.warn(
+                        _param_path(here) + ("values", i),
+                        None,
+                        f"'{v}' is a string, not a number; the program gets text",
+                    )
                     warned = True
             kinds = {type(v) for v in values if v is not None}
             if not warned and len(kinds) > 1 and not (kinds <= {int, float}):
-                c.warn(_param_path(here), "values", "mixes types (" + ", ".join(sorted(k.__name__ for k in kinds)) + ")")
+                c.warn(
+                    _param_path(here),
+                    "values",
+                    "mixes types (" + ", ".join(sorted(k.__name__ for k in kinds)) + ")",
+                )
 
 
 def _check_flat_names(c: _Checker, specs: dict) -> None:
@@ -404,7 +468,8 @@ def _check_flat_names(c: _Checker, specs: dict) -> None:
         name = ".".join(path)
         if name in seen:
             c.error(
-                _param_path(path), None,
+                _param_path(path),
+                None,
                 f"two parameters make the config key '{name}' (a dotted name and a nested group); rename one",
                 name,
             )
@@ -463,7 +528,9 @@ def _override_target(params: Any, key: str) -> tuple[dict | None, str]:
     return None, key
 
 
-def validate_file(path: str | Path, overrides: list[str] | None = None, add: bool = False) -> ValidationResult:
+def validate_file(
+    path: str | Path, overrides: list[str] | None = None, add: bool = False
+) -> ValidationResult:
     """Load and validate a sweep file; `--set` overrides are applied before validation."""
     loaded = load_yaml_file(path)
     if overrides:
@@ -501,7 +568,9 @@ def _merge_marks(original: LoadedYAML, patched: LoadedYAML) -> LoadedYAML:
     return patched
 
 
-def load_sweep(path: str | Path, overrides: list[str] | None = None, add: bool = False) -> tuple[SweepConfig, list[Problem]]:
+def load_sweep(
+    path: str | Path, overrides: list[str] | None = None, add: bool = False
+) -> tuple[SweepConfig, list[Problem]]:
     """Validated sweep config, or ConfigError for the first problem. Returns warnings too."""
     result = validate_file(path, overrides, add)
     result.raise_first()

@@ -136,7 +136,9 @@ def _make_loader(findings: list[Finding]) -> type[yaml.SafeLoader]:
         return value
 
     MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    MarkingLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence
+    )
     MarkingLoader.add_constructor("tag:yaml.org,2002:bool", construct_bool)
     MarkingLoader.add_constructor("tag:yaml.org,2002:str", construct_str)
     return MarkingLoader
@@ -175,7 +177,9 @@ def load_yaml_text(text: str, path: str) -> LoadedYAML:
             mark = exc.context_mark
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        raise ConfigError(f"invalid YAML: {_syntax_message(exc)}", Location(path, line, col)) from None
+        raise ConfigError(
+            f"invalid YAML: {_syntax_message(exc)}", Location(path, line, col)
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", Location(path)) from None
     return LoadedYAML(path=path, data=data, findings=findings, root_mark=root_mark)

@@ -37,7 +37,9 @@ class Sampler(abc.ABC):
     a crash and shards on different machines agree.
     """
 
-    def __init__(self, space: Space, goal: str = "minimize", seed: int = 0, target: float | None = None):
+    def __init__(
+        self, space: Space, goal: str = "minimize", seed: int = 0, target: float | None = None
+    ):
         self.space = space
         self.maximize = goal == "maximize"
         self.seed = int(seed)
@@ -66,7 +68,9 @@ class Sampler(abc.ABC):
         return False
 
 
-def make_sampler(method: str, space: Space, goal: str = "minimize", seed: int = 0, target: float | None = None) -> Sampler:
+def make_sampler(
+    method: str, space: Space, goal: str = "minimize", seed: int = 0, target: float | None = None
+) -> Sampler:
     """The sampler for a sweep's `method`."""
     if method == "grid":
         from orchestrator.search.grid import GridSampler

@@ -19,7 +19,14 @@ import numpy as np
 
 LOG_SPACE = {"log_uniform", "log_uniform_values", "q_log_uniform", "q_log_uniform_values"}
 INV_LOG_SPACE = {"inv_log_uniform", "inv_log_uniform_values"}
-QUANTISED = {"q_uniform", "q_log_uniform", "q_log_uniform_values", "q_normal", "q_log_normal", "q_beta"}
+QUANTISED = {
+    "q_uniform",
+    "q_log_uniform",
+    "q_log_uniform_values",
+    "q_normal",
+    "q_log_normal",
+    "q_beta",
+}
 
 
 @dataclass(frozen=True)

@@ -286,13 +286,20 @@ def open_store(path: str | os.PathLike, create: bool = True, readonly: bool = Fa
     _check_file(p)
     if not p.exists():
         if not create:
-            raise StoreError("no such store file (run a sweep first, or pass --store)", Location(str(p)))
+            raise StoreError(
+                "no such store file (run a sweep first, or pass --store)", Location(str(p))
+            )
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the store directory: {exc.strerror}", Location(str(p))) from None
+            raise StoreError(
+                f"cannot create the store directory: {exc.strerror}", Location(str(p))
+            ) from None
     elif not create and p.stat().st_size == 0:
-        raise StoreError("is an empty file, not a sweepci store (run a sweep first, or pass --store)", Location(str(p)))
+        raise StoreError(
+            "is an empty file, not a sweepci store (run a sweep first, or pass --store)",
+            Location(str(p)),
+        )
     wait = busy_timeout()
     existed = {"wal": Path(f"{p}-wal").exists(), "shm": Path(f"{p}-shm").exists()}
     conn: sqlite3.Connection | None = None
@@ -322,14 +329,18 @@ def schema_version(store: Store) -> int:
     if not tables:
         return 0
     if "meta" not in tables:
-        raise StoreError("is a SQLite file but not a sweepci store (no meta table)", Location(str(store.path)))
+        raise StoreError(
+            "is a SQLite file but not a sweepci store (no meta table)", Location(str(store.path))
+        )
     row = store.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
     if row is None:
         raise StoreError("is not a sweepci store (no schema version)", Location(str(store.path)))
     try:
         return int(row[0])
     except ValueError:
-        raise StoreError(f"has an unreadable schema version {row[0]!r}", Location(str(store.path))) from None
+        raise StoreError(
+            f"has an unreadable schema version {row[0]!r}", Location(str(store.path))
+        ) from None
 
 
 def _migrate(store: Store, readonly: bool) -> None:

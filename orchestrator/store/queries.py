@@ -16,7 +16,9 @@ def list_sweeps(store: Store, limit: int | None = None) -> list[SweepRecord]:
     return [SweepRecord.from_row(r) for r in store.query(sql)]
 
 
-def leaderboard(store: Store, sweep: SweepRecord, limit: int | None = None, finished_only: bool = False) -> list[RunRecord]:
+def leaderboard(
+    store: Store, sweep: SweepRecord, limit: int | None = None, finished_only: bool = False
+) -> list[RunRecord]:
     """Runs of a sweep, best first by its metric; runs without a value come last, newest first.
 
     Two index-ordered queries instead of one `ORDER BY metric_value IS NULL, ...`,
@@ -38,7 +40,8 @@ def leaderboard(store: Store, sweep: SweepRecord, limit: int | None = None, fini
         return runs
     rest = (int(limit) - len(runs)) if limit else None
     without = store.query(
-        f"SELECT * FROM runs WHERE {where} AND metric_value IS NULL ORDER BY seq DESC" + (" LIMIT ?" if rest else ""),
+        f"SELECT * FROM runs WHERE {where} AND metric_value IS NULL ORDER BY seq DESC"
+        + (" LIMIT ?" if rest else ""),
         tuple(params + ([rest] if rest else [])),
     )
     return runs + [RunRecord.from_row(r) for r in without]
@@ -55,12 +58,22 @@ def best_run(store: Store, sweep: SweepRecord) -> RunRecord | None:
 
 
 def state_counts(store: Store, sweep_id: str) -> dict[str, int]:
-    rows = store.query("SELECT state, COUNT(*) AS n FROM runs WHERE sweep_id = ? GROUP BY state", (sweep_id,))
+    rows = store.query(
+        "SELECT state, COUNT(*) AS n FROM runs WHERE sweep_id = ? GROUP BY state", (sweep_id,)
+    )
     return {r["state"]: r["n"] for r in rows}
 
 
-def find_runs(store: Store, *, commit: str | None = None, branch: str | None = None, env: str | None = None,
-              since: float | None = None, sweep_id: str | None = None, limit: int | None = None) -> list[RunRecord]:
+def find_runs(
+    store: Store,
+    *,
+    commit: str | None = None,
+    branch: str | None = None,
+    env: str | None = None,
+    since: float | None = None,
+    sweep_id: str | None = None,
+    limit: int | None = None,
+) -> list[RunRecord]:
     """Runs by commit (full SHA or prefix), branch, environment, time: "which runs came from this code?"."""
     where, params = [], []
     if commit:

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 RUNNING, FINISHED, FAILED, KILLED, CRASHED, INTERRUPTED = (
-    "running", "finished", "failed", "killed", "crashed", "interrupted",
+    "running",
+    "finished",
+    "failed",
+    "killed",
+    "crashed",
+    "interrupted",
 )
 #: states that end a run for good (interrupted runs are redone on resume)
 DONE_STATES = (FINISHED, FAILED, KILLED, CRASHED)
@@ -54,25 +59,47 @@ class SweepRecord:
     def from_row(cls, row: sqlite3.Row) -> SweepRecord:
         d = dict(row)
         return cls(
-            id=d["id"], name=d["name"], project=d["project"], env=d["env"], backend=d["backend"],
-            method=d["method"], metric_name=d["metric_name"], metric_goal=d["metric_goal"],
-            config=json.loads(d["config_json"]), sweep_file=d["sweep_file"], seed=d["seed"],
-            shard_index=d["shard_index"], shard_count=d["shard_count"], status=d["status"],
-            status_reason=d["status_reason"], context=json.loads(d["context_json"]),
-            flags=json.loads(d["flags_json"]), remote_path=d["remote_path"],
-            created_at=d["created_at"], updated_at=d["updated_at"],
+            id=d["id"],
+            name=d["name"],
+            project=d["project"],
+            env=d["env"],
+            backend=d["backend"],
+            method=d["method"],
+            metric_name=d["metric_name"],
+            metric_goal=d["metric_goal"],
+            config=json.loads(d["config_json"]),
+            sweep_file=d["sweep_file"],
+            seed=d["seed"],
+            shard_index=d["shard_index"],
+            shard_count=d["shard_count"],
+            status=d["status"],
+            status_reason=d["status_reason"],
+            context=json.loads(d["context_json"]),
+            flags=json.loads(d["flags_json"]),
+            remote_path=d["remote_path"],
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "project": self.project, "env": self.env,
-            "backend": self.backend, "method": self.method,
+            "id": self.id,
+            "name": self.name,
+            "project": self.project,
+            "env": self.env,
+            "backend": self.backend,
+            "method": self.method,
             "metric": {"name": self.metric_name, "goal": self.metric_goal},
-            "status": self.status, "status_reason": self.status_reason,
-            "sweep_file": self.sweep_file, "seed": self.seed,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "sweep_file": self.sweep_file,
+            "seed": self.seed,
             "shard": {"index": self.shard_index, "count": self.shard_count},
-            "context": self.context, "flags": self.flags, "remote_path": self.remote_path,
-            "created_at": self.created_at, "updated_at": self.updated_at,
+            "context": self.context,
+            "flags": self.flags,
+            "remote_path": self.remote_path,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }
 
 
@@ -109,20 +136,46 @@ class RunRecord:
     def from_row(cls, row: sqlite3.Row) -> RunRecord:
         d = dict(row)
         return cls(
-            id=d["id"], sweep_id=d["sweep_id"], seq=d["seq"], config=json.loads(d["config_json"]),
-            state=d["state"], reason=d["reason"], exit_code=d["exit_code"], stderr_tail=d["stderr_tail"],
-            tags=json.loads(d["tags_json"]), agent_id=d["agent_id"], created_at=d["created_at"],
-            started_at=d["started_at"], ended_at=d["ended_at"], metric_value=d["metric_value"],
-            summary=json.loads(d["summary_json"]), branch=d["branch"], sha=d["sha"], env=d["env"],
-            run_dir=d["run_dir"], config_key=d["config_key"],
+            id=d["id"],
+            sweep_id=d["sweep_id"],
+            seq=d["seq"],
+            config=json.loads(d["config_json"]),
+            state=d["state"],
+            reason=d["reason"],
+            exit_code=d["exit_code"],
+            stderr_tail=d["stderr_tail"],
+            tags=json.loads(d["tags_json"]),
+            agent_id=d["agent_id"],
+            created_at=d["created_at"],
+            started_at=d["started_at"],
+            ended_at=d["ended_at"],
+            metric_value=d["metric_value"],
+            summary=json.loads(d["summary_json"]),
+            branch=d["branch"],
+            sha=d["sha"],
+            env=d["env"],
+            run_dir=d["run_dir"],
+            config_key=d["config_key"],
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "sweep_id": self.sweep_id, "seq": self.seq, "state": self.state,
-            "reason": self.reason, "exit_code": self.exit_code, "config": self.config,
-            "metric_value": self.metric_value, "summary": self.summary, "tags": self.tags,
-            "branch": self.branch, "sha": self.sha, "env": self.env,
-            "created_at": self.created_at, "started_at": self.started_at, "ended_at": self.ended_at,
-            "duration": self.duration, "stderr_tail": self.stderr_tail,
+            "id": self.id,
+            "sweep_id": self.sweep_id,
+            "seq": self.seq,
+            "state": self.state,
+            "reason": self.reason,
+            "exit_code": self.exit_code,
+            "config": self.config,
+            "metric_value": self.metric_value,
+            "summary": self.summary,
+            "tags": self.tags,
+            "branch": self.branch,
+            "sha": self.sha,
+            "env": self.env,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration": self.duration,
+            "stderr_tail": self.stderr_tail,
         }

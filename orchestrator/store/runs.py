@@ -32,24 +32,58 @@ HOST = socket.gethostname()
 Suggest = Callable[[Sequence[Trial], SweepRecord], "dict[str, Any] | None"]
 
 
-def create_sweep(store: Store, *, project: str, method: str, config: dict[str, Any], metric_name: str | None,
-                 metric_goal: str | None, name: str | None = None, env: str | None = None,
-                 backend: str = "local", sweep_file: str | None = None, seed: int = 0,
-                 shard_index: int = 0, shard_count: int = 1, context: dict | None = None,
-                 flags: dict | None = None, sweep_id: str | None = None, remote_path: str | None = None) -> SweepRecord:
+def create_sweep(
+    store: Store,
+    *,
+    project: str,
+    method: str,
+    config: dict[str, Any],
+    metric_name: str | None,
+    metric_goal: str | None,
+    name: str | None = None,
+    env: str | None = None,
+    backend: str = "local",
+    sweep_file: str | None = None,
+    seed: int = 0,
+    shard_index: int = 0,
+    shard_count: int = 1,
+    context: dict | None = None,
+    flags: dict | None = None,
+    sweep_id: str | None = None,
+    remote_path: str | None = None,
+) -> SweepRecord:
     """Record a new sweep and return it."""
     now = time.time()
     sid = sweep_id or new_id()
     with store.transaction() as conn:
         if conn.execute("SELECT 1 FROM sweeps WHERE id = ?", (sid,)).fetchone():
-            raise UsageError(f"sweep '{sid}' already exists in {store.path}; resume it with sweepci run --resume {sid}")
+            raise UsageError(
+                f"sweep '{sid}' already exists in {store.path}; resume it with sweepci run --resume {sid}"
+            )
         conn.execute(
             "INSERT INTO sweeps (id, name, project, env, backend, method, metric_name, metric_goal, config_json,"
             " sweep_file, seed, shard_index, shard_count, status, context_json, flags_json, remote_path,"
             " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'running',?,?,?,?,?)",
-            (sid, name, project, env, backend, method, metric_name, metric_goal, json.dumps(config),
-             sweep_file, seed, shard_index, shard_count, json.dumps(context or {}), json.dumps(flags or {}),
-             remote_path, now, now),
+            (
+                sid,
+                name,
+                project,
+                env,
+                backend,
+                method,
+                metric_name,
+                metric_goal,
+                json.dumps(config),
+                sweep_file,
+                seed,
+                shard_index,
+                shard_count,
+                json.dumps(context or {}),
+                json.dumps(flags or {}),
+                remote_path,
+                now,
+                now,
+            ),
         )
     return get_sweep(store, sid)
 
@@ -62,9 +96,14 @@ def get_sweep(store: Store, sweep_id: str) -> SweepRecord:
     else:
         rows = store.query("SELECT * FROM sweeps WHERE id = ?", (sweep_id,))
         if not rows:
-            rows = store.query("SELECT * FROM sweeps WHERE id LIKE ? ORDER BY created_at LIMIT 2", (sweep_id + "%",))
+            rows = store.query(
+                "SELECT * FROM sweeps WHERE id LIKE ? ORDER BY created_at LIMIT 2",
+                (sweep_id + "%",),
+            )
             if len(rows) > 1:
-                raise NotFoundError(f"sweep id prefix '{sweep_id}' is ambiguous; give more characters")
+                raise NotFoundError(
+                    f"sweep id prefix '{sweep_id}' is ambiguous; give more characters"
+                )
     if not rows:
         raise NotFoundError(f"no sweep '{sweep_id}' in {store.path} (see `sweepci sweeps`)")
     return SweepRecord.from_row(rows[0])
@@ -114,13 +153,24 @@ def _trials(rows: Sequence[Any]) -> Sequence[Trial]:
 
 
 def active_run_count(store: Store, sweep_id: str) -> int:
-    row = store.query("SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND state != ?", (sweep_id, INTERRUPTED))
+    row = store.query(
+        "SELECT COUNT(*) FROM runs WHERE sweep_id = ? AND state != ?", (sweep_id, INTERRUPTED)
+    )
     return int(row[0][0])
 
 
-def claim_next_run(store: Store, sweep_id: str, agent_id: str, suggest: Suggest, *, max_total: int | None = None,
-                   run_cap: int | None = None, context: dict | None = None, tags: Sequence[str] = (),
-                   target_reached: Callable[[Sequence[Trial]], bool] | None = None) -> RunRecord | None:
+def claim_next_run(
+    store: Store,
+    sweep_id: str,
+    agent_id: str,
+    suggest: Suggest,
+    *,
+    max_total: int | None = None,
+    run_cap: int | None = None,
+    context: dict | None = None,
+    tags: Sequence[str] = (),
+    target_reached: Callable[[Sequence[Trial]], bool] | None = None,
+) -> RunRecord | None:
     """Atomically pick the next configuration and record it as running.
 
     The whole read-suggest-insert happens under one write lock, so parallel
@@ -130,11 +180,14 @@ def claim_next_run(store: Store, sweep_id: str, agent_id: str, suggest: Suggest,
     """
     ctx = context or {}
     with store.transaction() as conn:
-        sweep = SweepRecord.from_row(conn.execute("SELECT * FROM sweeps WHERE id = ?", (sweep_id,)).fetchone())
+        sweep = SweepRecord.from_row(
+            conn.execute("SELECT * FROM sweeps WHERE id = ?", (sweep_id,)).fetchone()
+        )
         if sweep.status not in ("running", "interrupted"):
             return None
         rows = conn.execute(
-            "SELECT seq, config_json, state, metric_value FROM runs WHERE sweep_id = ? ORDER BY seq", (sweep_id,)
+            "SELECT seq, config_json, state, metric_value FROM runs WHERE sweep_id = ? ORDER BY seq",
+            (sweep_id,),
         ).fetchall()
         active = [r for r in rows if r["state"] != INTERRUPTED]
         trials = _trials(active)
@@ -155,17 +208,45 @@ def claim_next_run(store: Store, sweep_id: str, agent_id: str, suggest: Suggest,
             return None
         now = time.time()
         run = RunRecord(
-            id=new_id(), sweep_id=sweep_id, seq=(rows[-1]["seq"] + 1) if rows else 0, config=config,
-            state=RUNNING, tags=list(tags), agent_id=agent_id, created_at=now, started_at=now,
-            branch=ctx.get("branch"), sha=ctx.get("sha"), env=sweep.env, config_key=config_key(config),
+            id=new_id(),
+            sweep_id=sweep_id,
+            seq=(rows[-1]["seq"] + 1) if rows else 0,
+            config=config,
+            state=RUNNING,
+            tags=list(tags),
+            agent_id=agent_id,
+            created_at=now,
+            started_at=now,
+            branch=ctx.get("branch"),
+            sha=ctx.get("sha"),
+            env=sweep.env,
+            config_key=config_key(config),
         )
         conn.execute(
             "INSERT INTO runs (id, sweep_id, seq, config_key, config_json, state, tags_json, agent_id, host, pid,"
             " heartbeat_at, created_at, started_at, branch, sha, env) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (run.id, sweep_id, run.seq, run.config_key, json.dumps(config), RUNNING, json.dumps(run.tags),
-             agent_id, HOST, os.getpid(), now, now, now, run.branch, run.sha, run.env),
+            (
+                run.id,
+                sweep_id,
+                run.seq,
+                run.config_key,
+                json.dumps(config),
+                RUNNING,
+                json.dumps(run.tags),
+                agent_id,
+                HOST,
+                os.getpid(),
+                now,
+                now,
+                now,
+                run.branch,
+                run.sha,
+                run.env,
+            ),
         )
-        conn.execute("UPDATE sweeps SET status = 'running', updated_at = ? WHERE id = ?", (now, sweep_id))
+        conn.execute(
+            "UPDATE sweeps SET status = 'running', updated_at = ? WHERE id = ?", (now, sweep_id)
+        )
     return run
 
 
@@ -179,7 +260,8 @@ def _finish_sweep(conn: Any, sweep_id: str, reason: str) -> None:
 def mark_started(store: Store, run_id: str, pgid: int | None, run_dir: str) -> None:
     with store.transaction() as conn:
         conn.execute(
-            "UPDATE runs SET pgid = ?, run_dir = ?, heartbeat_at = ? WHERE id = ?", (pgid, run_dir, time.time(), run_id)
+            "UPDATE runs SET pgid = ?, run_dir = ?, heartbeat_at = ? WHERE id = ?",
+            (pgid, run_dir, time.time(), run_id),
         )
 
 
@@ -188,9 +270,19 @@ def heartbeat(store: Store, run_id: str) -> None:
         conn.execute("UPDATE runs SET heartbeat_at = ? WHERE id = ?", (time.time(), run_id))
 
 
-def finish_run(store: Store, run_id: str, *, state: str, exit_code: int | None, reason: str | None,
-               stderr_tail: str | None, summary: dict[str, Any], metric_value: float | None,
-               history: Sequence[dict[str, Any]] = (), duration: float | None = None) -> None:
+def finish_run(
+    store: Store,
+    run_id: str,
+    *,
+    state: str,
+    exit_code: int | None,
+    reason: str | None,
+    stderr_tail: str | None,
+    summary: dict[str, Any],
+    metric_value: float | None,
+    history: Sequence[dict[str, Any]] = (),
+    duration: float | None = None,
+) -> None:
     """Record a run's end and its metrics in one transaction (all or nothing).
 
     With `duration` (measured on the monotonic clock) the end is start + duration, so a
@@ -207,12 +299,23 @@ def finish_run(store: Store, run_id: str, *, state: str, exit_code: int | None, 
         conn.execute(
             "UPDATE runs SET state = ?, exit_code = ?, reason = ?, stderr_tail = ?, summary_json = ?,"
             " metric_value = ?, ended_at = ?, heartbeat_at = NULL WHERE id = ?",
-            (state, exit_code, reason, stderr_tail, json.dumps(summary, default=_json_default), metric_value,
-             ended_at, run_id),
+            (
+                state,
+                exit_code,
+                reason,
+                stderr_tail,
+                json.dumps(summary, default=_json_default),
+                metric_value,
+                ended_at,
+                run_id,
+            ),
         )
         conn.executemany(
             "INSERT OR REPLACE INTO history (run_id, step, data_json) VALUES (?,?,?)",
-            [(run_id, int(row.get("_step", i)), json.dumps(row, default=_json_default)) for i, row in enumerate(history)],
+            [
+                (run_id, int(row.get("_step", i)), json.dumps(row, default=_json_default))
+                for i, row in enumerate(history)
+            ],
         )
 
 
@@ -272,7 +375,12 @@ def recover_stale_runs(store: Store, sweep_id: str | None = None) -> list[str]:
                     pass
             conn.execute(
                 "UPDATE runs SET state = ?, reason = ?, ended_at = ? WHERE id = ?",
-                (INTERRUPTED, "agent stopped before the run ended; it will be redone on resume", now, r["id"]),
+                (
+                    INTERRUPTED,
+                    "agent stopped before the run ended; it will be redone on resume",
+                    now,
+                    r["id"],
+                ),
             )
             recovered.append(r["id"])
     return recovered
@@ -283,6 +391,13 @@ def done_states() -> tuple[str, ...]:
 
 
 __all__ = [
-    "FINISHED", "claim_next_run", "create_sweep", "finish_run", "get_sweep", "heartbeat", "mark_started",
-    "recover_stale_runs", "set_sweep_status",
+    "FINISHED",
+    "claim_next_run",
+    "create_sweep",
+    "finish_run",
+    "get_sweep",
+    "heartbeat",
+    "mark_started",
+    "recover_stale_runs",
+    "set_sweep_status",
 ]
