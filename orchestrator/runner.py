@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,48 +47,54 @@ def _say(text: str) -> None:
     click.echo(f"sweepci: {text}", err=True)
 
 
+@dataclass
+class SweepRequest:
+    """What `run` and `create` were asked for: the sweep file and where its sweep goes."""
+
+    file: str
+    overrides: list[str] = field(default_factory=list)
+    add: bool = False
+    seed: int = 0
+    store_path: str = ".sweepci/sweepci.db"
+    backend: str | None = None
+    env_override: str | None = None
+    tags: tuple[str, ...] = ()
+    project_file: str | None = None
+    allow_dirty: bool = False
+    shard: str | None = None
+    sweep_id: str | None = None
+
+
 def create_sweep_from_file(
-    file: str,
-    *,
-    overrides: list[str],
-    add: bool,
-    seed: int,
-    store_path: str,
-    backend: str | None,
-    env_override: str | None,
-    tags: tuple[str, ...],
-    project_file: str | None,
-    allow_dirty: bool,
-    shard: str | None,
+    req: SweepRequest,
     announce: Callable[[str], None] = _say,
     flags: dict[str, Any] | None = None,
-    sweep_id: str | None = None,
 ) -> tuple[SweepHandle, Prepared, SweepConfig]:
     """Validate, route, guard, then create the sweep. Nothing is written before all checks pass."""
     config = load_sweep_with_warnings(
-        file, overrides, add, lambda w: click.echo(f"sweepci: warning: {w}", err=True)
+        req.file, req.overrides, req.add, lambda w: click.echo(f"sweepci: warning: {w}", err=True)
     )
-    shard_kn = parse_shard(shard)
+    shard_kn = parse_shard(req.shard)
     if shard_kn[1] > 1 and config.method == "bayes":
         announce(
             "note: bayes shards search independently (seed + shard); use the wandb backend for one shared search"
         )
-    prepared = prepare(project_file, env_override, tags, allow_dirty)
-    chosen, why = choose_backend(backend or prepared.project.backend)
+    prepared = prepare(req.project_file, req.env_override, req.tags, req.allow_dirty)
+    chosen, why = choose_backend(req.backend or prepared.project.backend)
     announce(f"backend {chosen} ({why}); {prepared.route.why} -> project {prepared.route.project}")
     if prepared.ctx.note:
         announce(f"note: {prepared.ctx.note}")
     sweep_flags = dict(flags or {})
     if prepared.notes:
         sweep_flags["guard"] = prepared.notes
-    handle = get_backend(chosen, store_path).create(
+    handle = get_backend(chosen, req.store_path).create(
         config,
         prepared.run_context,
-        seed=seed,
+        seed=req.seed,
         shard=shard_kn,
-        sweep_file=file,
+        sweep_file=req.file,
         flags=sweep_flags,
-        sweep_id=sweep_id,
+        sweep_id=req.sweep_id,
     )
     _github_mask_and_outputs(
         {"sweep-id": handle.path, "env": prepared.route.env, "project": prepared.route.project}
@@ -96,48 +103,23 @@ def create_sweep_from_file(
 
 
 def run_sweep(
-    file: str,
+    req: SweepRequest,
     *,
-    overrides,
-    add,
-    seed,
-    store_path,
-    backend,
-    env_override,
-    tags,
-    project_file,
-    allow_dirty,
-    count,
-    parallel,
-    shard,
+    count: int | None,
+    parallel: int,
     options: AgentOptions,
-    sweep_id: str | None = None,
     quiet: bool,
     as_json: bool,
     debug: bool,
 ) -> int:
     """Create a sweep and run agents until done; print the leaderboard."""
     target = count or DEFAULT_COUNT
-    handle, prepared, config = create_sweep_from_file(
-        file,
-        overrides=overrides,
-        add=add,
-        seed=seed,
-        store_path=store_path,
-        backend=backend,
-        env_override=env_override,
-        tags=tags,
-        project_file=project_file,
-        allow_dirty=allow_dirty,
-        shard=shard,
-        flags={"target_total": target},
-        sweep_id=sweep_id,
-    )
+    handle, prepared, _config = create_sweep_from_file(req, flags={"target_total": target})
     _say(f"sweep {handle.path} created")
     options.count = None
     options.max_total = target
     return _drive(
-        handle, prepared.run_context, options, parallel, store_path, quiet, as_json, debug
+        handle, prepared.run_context, options, parallel, req.store_path, quiet, as_json, debug
     )
 
 

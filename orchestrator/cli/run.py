@@ -39,6 +39,46 @@ allow_dirty_option = click.option(
 )
 
 
+def _request_options(shard_help: str, sweep_id_help: str):
+    """The options that say which sweep file and where its sweep goes (run and create)."""
+
+    def apply(f):
+        for opt in reversed(
+            [
+                set_option,
+                add_option,
+                seed_option,
+                store_option,
+                backend_option,
+                env_option,
+                tag_option,
+                project_file_option,
+                allow_dirty_option,
+                click.option("--shard", default=None, metavar="K/N", help=shard_help),
+                click.option("--sweep-id", default=None, help=sweep_id_help),
+            ]
+        ):
+            f = opt(f)
+        return f
+
+    return apply
+
+
+_REQUEST_FIELDS = (
+    "overrides", "add", "seed", "store_path", "backend", "env_override", "tags",
+    "project_file", "allow_dirty", "shard", "sweep_id",
+)  # fmt: skip
+
+
+def _request(file: str, options: dict):
+    """Move the request options out of a command's keyword arguments into a SweepRequest."""
+    from orchestrator.runner import SweepRequest
+
+    fields = {name: options.pop(name) for name in _REQUEST_FIELDS}
+    fields["overrides"] = list(fields["overrides"])
+    return SweepRequest(file=file, **fields)
+
+
 def _agent_options(f):
     for opt in reversed(
         [
@@ -107,53 +147,14 @@ def _options(
     metavar="SWEEP_ID",
     help="Go on with a stopped sweep (local backend).",
 )
-@click.option(
-    "--shard",
-    default=None,
-    metavar="K/N",
-    help="Run shard K of N (1-based) of a grid/random sweep, for matrix jobs.",
+@_request_options(
+    shard_help="Run shard K of N (1-based) of a grid/random sweep, for matrix jobs.",
+    sweep_id_help="Id for the new local sweep (shards of one matrix share it, so their stores merge).",
 )
-@click.option(
-    "--sweep-id",
-    default=None,
-    help="Id for the new local sweep (shards of one matrix share it, so their stores merge).",
-)
-@set_option
-@add_option
-@seed_option
-@store_option
-@backend_option
-@env_option
-@tag_option
-@project_file_option
-@allow_dirty_option
 @_agent_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def run(
-    ctx: click.Context,
-    file,
-    count,
-    parallel,
-    resume_id,
-    shard,
-    sweep_id,
-    overrides,
-    add,
-    seed,
-    store_path,
-    backend,
-    env_override,
-    tags,
-    project_file,
-    allow_dirty,
-    run_timeout,
-    time_budget,
-    max_failures,
-    verbose,
-    quiet,
-    as_json,
-) -> int:
+def run(ctx: click.Context, file, count, parallel, resume_id, **options) -> int:
     """Create a sweep from FILE and run it to the end (or --count runs).
 
     The local backend runs everything on this machine with the embedded engine
@@ -162,41 +163,25 @@ def run(
     """
     from orchestrator.runner import resume_sweep, run_sweep
 
+    req = _request(file, options)
+    agent_options = _options(
+        count,
+        options["run_timeout"],
+        options["time_budget"],
+        options["max_failures"],
+        options["verbose"],
+    )
+    common = dict(
+        count=count, parallel=parallel, options=agent_options, quiet=options["quiet"],
+        as_json=options["as_json"], debug=ctx.obj.get("debug", False),
+    )  # fmt: skip
     if resume_id:
         if file:
             raise UsageError("give either FILE or --resume SWEEP_ID, not both")
-        return resume_sweep(
-            resume_id,
-            store_path=store_path,
-            count=count,
-            parallel=parallel,
-            options=_options(count, run_timeout, time_budget, max_failures, verbose),
-            quiet=quiet,
-            as_json=as_json,
-            debug=ctx.obj.get("debug", False),
-        )
+        return resume_sweep(resume_id, store_path=req.store_path, **common)
     if not file:
-        file = _default_sweep_file(project_file)
-    return run_sweep(
-        file,
-        overrides=list(overrides),
-        add=add,
-        seed=seed,
-        store_path=store_path,
-        backend=backend,
-        env_override=env_override,
-        tags=tags,
-        project_file=project_file,
-        allow_dirty=allow_dirty,
-        count=count,
-        parallel=parallel,
-        shard=shard,
-        sweep_id=sweep_id,
-        options=_options(count, run_timeout, time_budget, max_failures, verbose),
-        quiet=quiet,
-        as_json=as_json,
-        debug=ctx.obj.get("debug", False),
-    )
+        req.file = _default_sweep_file(req.project_file)
+    return run_sweep(req, **common)
 
 
 def _default_sweep_file(project_file: str | None) -> str:
@@ -212,53 +197,16 @@ def _default_sweep_file(project_file: str | None) -> str:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@set_option
-@add_option
-@seed_option
-@store_option
-@backend_option
-@env_option
-@tag_option
-@project_file_option
-@allow_dirty_option
-@click.option(
-    "--shard", default=None, metavar="K/N", help="Create shard K of N of a grid/random sweep."
+@_request_options(
+    shard_help="Create shard K of N of a grid/random sweep.",
+    sweep_id_help="Id for the new local sweep.",
 )
-@click.option("--sweep-id", default=None, help="Id for the new local sweep.")
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep as JSON.")
-def create(
-    file,
-    overrides,
-    add,
-    seed,
-    store_path,
-    backend,
-    env_override,
-    tags,
-    project_file,
-    allow_dirty,
-    shard,
-    sweep_id,
-    as_json,
-) -> int:
+def create(file, as_json, **options) -> int:
     """Create a sweep from FILE and print its id (like `wandb sweep`)."""
     from orchestrator.runner import create_sweep_from_file
 
-    handle, _prepared, _config = create_sweep_from_file(
-        file,
-        overrides=list(overrides),
-        add=add,
-        seed=seed,
-        store_path=store_path,
-        backend=backend,
-        env_override=env_override,
-        tags=tags,
-        project_file=project_file,
-        allow_dirty=allow_dirty,
-        shard=shard,
-        announce=warn,
-        sweep_id=sweep_id,
-    )
+    handle, _prepared, _config = create_sweep_from_file(_request(file, options), announce=warn)
     if as_json:
         from orchestrator.cli.common import print_json
 
