@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable
 
 import click
@@ -34,6 +32,13 @@ def _annotate(err: SweepCIError) -> None:
     print(f"{head}::{escape_data(err.one_line())}", file=sys.stdout, flush=True)
 
 
+def _print_traceback(file=None) -> None:
+    # traceback and tempfile load only on the error path: `sweepci --help` stays fast
+    import traceback
+
+    traceback.print_exc(file=file)
+
+
 def handle_errors(body: Callable[[], object], debug: bool) -> int:
     """Run the CLI body; map known errors to one line and an exit code."""
     try:
@@ -41,7 +46,7 @@ def handle_errors(body: Callable[[], object], debug: bool) -> int:
         return result if isinstance(result, int) else 0
     except SweepCIError as err:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         _annotate(err)
         click.echo(f"sweepci: error: {err.one_line()}", err=True)
         return err.exit_code
@@ -63,11 +68,13 @@ def handle_errors(body: Callable[[], object], debug: bool) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if debug:
-            traceback.print_exc()
+            _print_traceback()
             return 1
+        import tempfile
+
         fd, path = tempfile.mkstemp(prefix="sweepci-crash-", suffix=".log")
         with os.fdopen(fd, "w") as fh:
-            traceback.print_exc(file=fh)
+            _print_traceback(fh)
         click.echo(
             f"sweepci: internal error: {type(exc).__name__}: {exc} (traceback in {path}; please report it)",
             err=True,
