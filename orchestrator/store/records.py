@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import sqlite3
 import string
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 RUNNING, FINISHED, FAILED, KILLED, CRASHED, INTERRUPTED = (
     "running",
@@ -20,7 +21,22 @@ RUNNING, FINISHED, FAILED, KILLED, CRASHED, INTERRUPTED = (
 #: states that end a run for good (interrupted runs are redone on resume)
 DONE_STATES = (FINISHED, FAILED, KILLED, CRASHED)
 
+T = TypeVar("T")
+
 _ALPHABET = string.ascii_lowercase + string.digits
+
+
+def from_row(cls: type[T], row: sqlite3.Row, **json_columns: str) -> T:
+    """A record from a row: each field from the column of its name, or, for a field
+    named in `json_columns`, parsed from that JSON column."""
+    data = dict(row)
+    values = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in json_columns:
+            values[f.name] = json.loads(data[json_columns[f.name]])
+        elif f.name in data:
+            values[f.name] = data[f.name]
+    return cls(**values)
 
 
 def new_id(length: int = 8) -> str:
@@ -57,29 +73,7 @@ class SweepRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> SweepRecord:
-        d = dict(row)
-        return cls(
-            id=d["id"],
-            name=d["name"],
-            project=d["project"],
-            env=d["env"],
-            backend=d["backend"],
-            method=d["method"],
-            metric_name=d["metric_name"],
-            metric_goal=d["metric_goal"],
-            config=json.loads(d["config_json"]),
-            sweep_file=d["sweep_file"],
-            seed=d["seed"],
-            shard_index=d["shard_index"],
-            shard_count=d["shard_count"],
-            status=d["status"],
-            status_reason=d["status_reason"],
-            context=json.loads(d["context_json"]),
-            flags=json.loads(d["flags_json"]),
-            remote_path=d["remote_path"],
-            created_at=d["created_at"],
-            updated_at=d["updated_at"],
-        )
+        return from_row(cls, row, config="config_json", context="context_json", flags="flags_json")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,29 +128,7 @@ class RunRecord:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> RunRecord:
-        d = dict(row)
-        return cls(
-            id=d["id"],
-            sweep_id=d["sweep_id"],
-            seq=d["seq"],
-            config=json.loads(d["config_json"]),
-            state=d["state"],
-            reason=d["reason"],
-            exit_code=d["exit_code"],
-            stderr_tail=d["stderr_tail"],
-            tags=json.loads(d["tags_json"]),
-            agent_id=d["agent_id"],
-            created_at=d["created_at"],
-            started_at=d["started_at"],
-            ended_at=d["ended_at"],
-            metric_value=d["metric_value"],
-            summary=json.loads(d["summary_json"]),
-            branch=d["branch"],
-            sha=d["sha"],
-            env=d["env"],
-            run_dir=d["run_dir"],
-            config_key=d["config_key"],
-        )
+        return from_row(cls, row, config="config_json", tags="tags_json", summary="summary_json")
 
     def to_json(self) -> dict[str, Any]:
         return {
