@@ -334,3 +334,22 @@ def test_promoting_a_wandb_sweep_sets_the_alias_and_the_registry_link_through_th
         assert server.handler_errors == []
     finally:
         server.stop()
+
+
+def test_the_report_shows_the_best_runs_lineage_and_the_production_model(
+    swept: dict, store: Path
+) -> None:
+    first, worse = swept["sweeps"]["first"], swept["sweeps"]["worse"]
+    before = json.loads(_cli(swept, store, "report", first, "--format", "json").stdout)["lineage"]
+    assert before["datasets"] == ["wine-data:v0"] and before["production"] is None
+    assert _cli(swept, store, "promote", first).returncode == 0
+    md = _cli(swept, store, "report", worse, "--format", "md").stdout
+    assert "### Lineage of the best run" in md
+    assert f"commit {swept['sha'][:12]}" in md and "dataset wine-data\\:v0" in md
+    # the later, worse sweep's report names the model that holds production and its metric
+    best = _run_of(store, first, 0.9)
+    assert f"production model wine-model\\:v1 (run {best}" in md
+    page = store.parent / "report.html"
+    assert _cli(swept, store, "report", worse, "--format", "html", "-o", str(page)).returncode == 0
+    html = page.read_text()
+    assert 'id="lineage"' in html and "wine-model:v1" in html and best in html

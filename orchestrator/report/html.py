@@ -109,6 +109,7 @@ def html_context(model: ReportModel, with_charts: bool = True) -> dict[str, Any]
         "delta": f"{cmp.delta:+.4g}" if cmp.delta is not None else "-",
         "relative": f"{cmp.relative * 100:+.2f}%" if cmp.relative is not None else "-",
         "direction": cmp.direction,
+        "lineage": model.lineage,
         "failures": [
             {"id": r.id, "state": r.state, "exit_code": display(r.exit_code), "reason": display(r.reason, 300),
              "stderr": (r.stderr_tail or "")[-2000:]}

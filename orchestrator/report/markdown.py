@@ -129,7 +129,31 @@ def markdown_context(model: ReportModel, max_rows: int = MAX_TABLE_ROWS) -> dict
             (md_text(r.id), md_text(r.state), md_text(r.exit_code), md_text(r.reason or "-", REASON_CHARS))
             for r in model.failures
         ],
+        "lineage": _lineage_lines(model),
     }  # fmt: skip
+
+
+def _lineage_lines(model: ReportModel) -> list[str]:
+    """Escaped lines for the lineage section (empty when the best run logged no artifacts)."""
+    lin = model.lineage
+    if lin is None:
+        return []
+    lines = [
+        f"commit {md_text((lin.commit or '-')[:12])}",
+        "dataset " + (", ".join(md_text(d) for d in lin.datasets) or "-"),
+        "model " + (", ".join(md_text(m) for m in lin.models) or "-"),
+    ]
+    if lin.production:
+        held = f"production model {md_text(lin.production)}"
+        if lin.production_run:
+            held += f" (run {md_text(lin.production_run)}"
+            if lin.production_value is not None:
+                held += f", {md_text(model.sweep.metric_name)} = {md_text(lin.production_value)}"
+            held += ")"
+        lines.append(held)
+    elif lin.models:
+        lines.append("no model holds the production alias yet (`sweepci promote`)")
+    return lines
 
 
 def _flat(run: RunRecord) -> dict[str, Any]:

@@ -46,6 +46,48 @@ class RunPoint:
 
 
 @dataclass
+class Lineage:
+    """Where the best run's model came from, and which model holds `production` now."""
+
+    commit: str | None
+    datasets: list[str]  # "wine-data:v0" labels of the artifacts the run used
+    models: list[str]  # labels of the model artifacts it produced
+    production: str | None = None  # label of the current holder of NAME:production
+    production_run: str | None = None
+    production_value: Any = None
+    production_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def lineage_of(store: Store, run: RunRecord, metric: str | None) -> Lineage | None:
+    """The best run's lineage from the artifact area; None when it logged no artifacts."""
+    from orchestrator.store.artifacts import current_alias_holder, lineage_for_run
+
+    info = lineage_for_run(store, run.id)
+    if not info["used"] and not info["produced"]:
+        return None
+    models = [a for a in info["produced"] if a["type"] == "model"]
+    lineage = Lineage(
+        commit=info["commit"],
+        datasets=[a["label"] for a in info["used"]],
+        models=[a["label"] for a in models],
+    )
+    if models:
+        holder = current_alias_holder(store, models[0]["name"], "production")
+        if holder is not None:
+            lineage.production = holder["artifact"]["label"]
+            holder_run = holder.get("run") or {}
+            lineage.production_run = holder_run.get("id")
+            lineage.production_value = (
+                (holder_run.get("summary") or {}).get(metric) if metric else None
+            )
+            lineage.production_by = (holder.get("promotion") or {}).get("actor")
+    return lineage
+
+
+@dataclass
 class ReportModel:
     sweep: SweepRecord
     counts: dict[str, int]
@@ -60,6 +102,7 @@ class ReportModel:
     run_url: str | None
     points: list[RunPoint] = field(default_factory=list)
     histories: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    lineage: Lineage | None = None
 
     @property
     def branch(self) -> str | None:
@@ -97,6 +140,7 @@ class ReportModel:
             "best": self.run_json(self.best) if self.best else None,
             "top": [self.run_json(r) for r in self.top],
             "baseline": self.baseline.to_json(),
+            "lineage": self.lineage.to_json() if self.lineage else None,
         }  # fmt: skip
 
     def metric_of(self, run: RunRecord, name: str) -> Any:
@@ -231,6 +275,8 @@ def build_report(
         commit_url=commit_url,
         run_url=run_url,
     )
+    if best is not None:
+        model.lineage = lineage_of(store, best, sweep.metric_name)
     if charts:
         model.points = _points(store, sweep)
         metric = sweep.metric_name or (model.metrics[0] if model.metrics else None)
