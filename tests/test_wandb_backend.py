@@ -65,6 +65,9 @@ def test_run_on_wandb_from_a_feature_branch_lands_in_dev_with_tags(
     assert shown.returncode == 0, shown.stderr
     for run_id in run_ids:
         assert run_id in shown.stdout
+    # `show` reads the sweep's metric from W&B and lists the best run first
+    best = max(result["runs"], key=lambda r: r["summary"]["f1"])
+    assert f"best run {best['id']}: f1=" in shown.stdout
     # each run's model reached W&B as a new wine-model version with the run as creator;
     # the dataset, the same data every time, is one version that all three runs used
     artifacts = list(state.artifacts.values())

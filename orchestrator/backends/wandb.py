@@ -153,6 +153,13 @@ def print_wandb_results(handle: SweepHandle, as_json: bool = False, limit: int =
     from orchestrator.results import render_table
 
     backend = WandbBackend(Path(".sweepci"))
+    if not handle.extra.get("metric"):
+        # a sweep named on the command line: its metric comes from its config on W&B
+        ref = wandb_sdk.SweepRef(handle.entity or "", handle.project, handle.id, handle.url)
+        name, goal = wandb_sdk.sweep_metric(
+            ref, wandb_sdk.sdk_environment(backend._env(), backend.workdir)
+        )
+        handle.extra.update(metric=name, goal=goal)
     runs = backend.list_runs(handle)
     metric, goal = handle.extra.get("metric"), handle.extra.get("goal")
     if metric:

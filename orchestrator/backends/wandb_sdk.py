@@ -213,6 +213,14 @@ def list_runs(sweep: SweepRef, env: dict[str, str]) -> list[dict[str, Any]]:
         ]
 
 
+def sweep_metric(sweep: SweepRef, env: dict[str, str]) -> tuple[str | None, str | None]:
+    """The sweep's `metric` (name, goal) from its config on the W&B server."""
+    with sdk_session(env, f"read sweep {sweep.path}") as wandb:
+        config = wandb.Api().sweep(sweep.path).config or {}
+    metric = config.get("metric") or {}
+    return metric.get("name"), metric.get("goal", "minimize")
+
+
 def best_run(runs: list[dict[str, Any]], metric_name: str, goal: str) -> dict[str, Any] | None:
     """The run with the best numeric ``summary[metric_name]``; ``None`` when no run has one."""
     if goal not in ("minimize", "maximize"):
