@@ -11,10 +11,13 @@ and skips it, and runs every other `python` as the interpreter under test;
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,8 @@ import pytest
 
 from orchestrator.github.pins import PINS
 from tests.conftest import REPO_ROOT, clean_env, git, make_repo, sweepci
+from tests.servers.github_api import GitHubStandIn
+from tests.servers.github_fixtures import CANARY_TOKEN
 
 STUBS = Path(__file__).parent / "act_stubs"
 HOSTILE = 'x"; touch {marker}; echo "'
@@ -102,10 +107,26 @@ class ActRun:
         return self.pip_log.read_text().splitlines() if self.pip_log.exists() else []
 
 
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 def run_act(
-    repo: Path, tmp: Path, event: str, inputs: dict[str, str] | None = None, timeout: float = 300
+    repo: Path,
+    tmp: Path,
+    event: str,
+    inputs: dict[str, str] | None = None,
+    timeout: float = 300,
+    github_api_url: str | None = None,
+    run_id: int = 1,
 ) -> ActRun:
-    """Run the repository's sweep workflow with act and collect its JSON log."""
+    """Run the repository's sweep workflow with act and collect its JSON log.
+
+    The jobs reach the GitHub API (for the baseline) at `github_api_url`; by
+    default at a closed port, as when GitHub cannot be reached."""
+    assert not (tmp / "artifacts").exists(), "one act run per directory: artifacts are kept apart"
     shim_dir, home, artifacts = tmp / "bin", tmp / "home", tmp / "artifacts"
     for d in (shim_dir, home, artifacts):
         d.mkdir(parents=True, exist_ok=True)
@@ -141,6 +162,9 @@ def run_act(
         cmd += ["--local-repository", f"{pin.ref}={STUBS / pin.repository.split('/')[1]}"]
     for name, value in (inputs or {}).items():
         cmd += ["--input", f"{name}={value}"]
+    cmd += ["-s", f"GITHUB_TOKEN={CANARY_TOKEN}"]
+    cmd += ["--env", f"GITHUB_API_URL={github_api_url or _closed_port_url()}"]
+    cmd += ["--env", f"GITHUB_RUN_ID={run_id}"]  # act numbers every run 1
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
     records = []
     for line in proc.stdout.splitlines():
@@ -251,6 +275,54 @@ def test_push_runs_a_sweep_routed_by_branch_and_traced_to_the_commit(
         assert float(trained["lr"]) == pytest.approx(best["config"]["lr"])
         promotion = run.summaries().split("### Promotion", 1)[1]
         assert '"status": "promoted"' in promotion and best["id"] in promotion
+
+
+def _zip_dir(root: Path) -> bytes:
+    """A directory's contents zipped as upload-artifact stores them."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, str(path.relative_to(root)))
+    return buffer.getvalue()
+
+
+def test_next_sweep_of_main_is_compared_with_the_last_and_keeps_the_better_model(
+    tmp_path: Path, github_api: GitHubStandIn
+) -> None:
+    repo = fast_repo(tmp_path / "wine-quality", "main")
+    first_sha = git(repo, "rev-parse", "HEAD")
+    github_api.add_past_run(800, conclusion="failure")  # nothing to compare with yet
+    first = run_act(repo, tmp_path / "act1", "push", github_api_url=github_api.url, run_id=800)
+    assert first.returncode == 0, first.text[-4000:]
+    assert "no successful run of sweep.yml on main" in first.text
+    _, first_runs = merged_runs(first)
+    # main's run succeeded: the stand-in now serves its report artifact as GitHub would
+    github_api.add_past_run(
+        801, artifacts={"sweepci-report": _zip_dir(first.artifacts / "sweepci-report")}
+    )
+    # a change that makes every model worse (f1 peaks at lr = 0.1)
+    worse = FAST_SWEEP.replace("min: 0.01", "min: 0.6").replace("max: 0.5", "max: 0.9")
+    (repo / "sweeps" / "wine.yaml").write_text(worse)
+    git(repo, "commit", "-qam", "a worse learning rate range")
+
+    second = run_act(repo, tmp_path / "act2", "push", github_api_url=github_api.url, run_id=802)
+
+    assert second.returncode == 0, second.text[-4000:]
+    assert set(second.job_results().values()) == {"success"}
+    summary = second.summaries()
+    assert "latest prod sweep of main" in summary and "**worse**" in summary
+    assert f"baseline fast (commit {first_sha[:7]})" in summary, "the first run's sweep"
+    assert "Not promoted" in summary and "worse than the current production" in summary
+    # production is still the first run's best model, in the store the artifact now holds
+    store = second.artifacts / "sweepci-report" / "sweepci.db"
+    shown = sweepci(
+        "artifacts", "show", "fast-model:production", "--store", str(store), "--json",
+        cwd=second.artifacts, check=True,
+    )  # fmt: skip
+    best_first = max(first_runs, key=lambda r: r["metric_value"])
+    assert json.loads(shown.stdout)["run"]["id"] == best_first["id"]
+    assert {c.query.get("branch") for c in github_api.calls("runs_list")} == {"main"}
 
 
 def test_run_workflow_inputs_reach_the_sweep(tmp_path: Path) -> None:

@@ -67,6 +67,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "dispatch",
         "Start the sweep workflow on GitHub and follow it.",
     ),
+    "baseline": (
+        "orchestrator.cli.baseline",
+        "baseline",
+        "Fetch main's previous prod store from GitHub Actions.",
+    ),
     "sync": ("orchestrator.cli.sync", "sync", "Upload a local sweep's offline runs to W&B."),
     "artifacts": (
         "orchestrator.cli.artifacts",

@@ -37,6 +37,10 @@ def token_from_env(environ: dict[str, str] | None = None) -> str:
     )
 
 
+class GitHubUnreachable(BackendError):
+    """The API host could not be reached at all (DNS, refused connection, timeout)."""
+
+
 class GitHubClient:
     """Calls the GitHub REST API with retries on 5xx and on rate limits.
 
@@ -109,7 +113,7 @@ class GitHubClient:
                 delay = self._backoff(attempt)
                 if attempt == self.max_retries or waited + delay > self.max_total_wait:
                     # The exception text holds the URL but never request headers.
-                    raise BackendError(
+                    raise GitHubUnreachable(
                         f"cannot reach {self.api_url}: {type(exc).__name__}"
                     ) from None
                 waited += delay

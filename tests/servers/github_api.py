@@ -4,8 +4,11 @@ It answers what `sweepci dispatch` uses: the workflow dispatch (200 with run
 details, or the older 204), the workflow's run list, one run, its jobs, its
 artifacts, and an artifact zip download (a 302 to a blob URL, as GitHub does).
 A dispatched run plays out queued -> in_progress -> completed over successive
-polls of the run. Every request is recorded; any endpoint can be told to fail
-with a status a number of times (with Retry-After or rate-limit headers).
+polls of the run. `add_past_run` gives the workflow a history (branch,
+conclusion, artifacts with real zips, or expired ones) that the runs list
+filters by `branch` and `status`, as `sweepci baseline fetch` asks. Every
+request is recorded; any endpoint can be told to fail with a status a number
+of times (with Retry-After or rate-limit headers).
 """
 
 from __future__ import annotations
@@ -37,6 +40,17 @@ _ROUTES = [
 ]
 ARTIFACT_ID = 77
 OLD_RUN_ID = 1000
+
+
+@dataclass
+class PastRun:
+    """A finished run of the workflow, with artifacts (name -> zip bytes, or None: expired)."""
+
+    run_id: int
+    branch: str
+    conclusion: str
+    created: datetime
+    artifacts: dict[str, bytes | None]
 
 
 @dataclass
@@ -86,6 +100,9 @@ class GitHubStandIn:
         self.lock = threading.Lock()
         self._faults: dict[str, list[Fault]] = {}
         self._dispatched_at: datetime | None = None
+        # when any are added, the runs list serves these, filtered like GitHub's
+        self.past_runs: dict[int, PastRun] = {}
+        self._artifact_zips: dict[int, bytes] = {}
         self._run_polls = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -139,6 +156,51 @@ class GitHubStandIn:
             if fault.times <= 0:
                 queue.pop(0)
             return fault
+
+    def add_past_run(
+        self,
+        run_id: int,
+        *,
+        branch: str = "main",
+        conclusion: str = "success",
+        age_hours: float = 1.0,
+        artifacts: dict[str, bytes | None] | None = None,
+    ) -> None:
+        """A completed run in the workflow's history, with artifacts to list and download."""
+        created = datetime.now(timezone.utc) - timedelta(hours=age_hours)
+        self.past_runs[run_id] = PastRun(run_id, branch, conclusion, created, artifacts or {})
+
+    def _past_runs_json(self, query: dict[str, str]) -> list[dict[str, Any]]:
+        """Newest first; `branch` and `status` (a conclusion, or `completed`) filter as on GitHub."""
+        runs = sorted(self.past_runs.values(), key=lambda r: r.created, reverse=True)
+        if "branch" in query:
+            runs = [r for r in runs if r.branch == query["branch"]]
+        status = query.get("status")
+        if status and status != "completed":
+            runs = [r for r in runs if r.conclusion == status]
+        runs = runs[: int(query.get("per_page", "30"))]
+        found = []
+        for r in runs:
+            run = self._run(r.run_id, r.created, "completed", r.conclusion)
+            found.append({**run, "head_branch": r.branch, "head_sha": "f" * 40})
+        return found
+
+    def _past_artifacts_json(self, run: PastRun) -> list[dict[str, Any]]:
+        base = f"{self.url}/repos/{self.repo}/actions/artifacts"
+        found = []
+        for i, (name, data) in enumerate(run.artifacts.items()):
+            artifact_id = run.run_id * 100 + i
+            if data is not None:
+                self._artifact_zips[artifact_id] = data
+            found.append(
+                {
+                    "id": artifact_id,
+                    "name": name,
+                    "expired": data is None,
+                    "archive_download_url": f"{base}/{artifact_id}/zip",
+                }
+            )
+        return found
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -214,6 +276,9 @@ class GitHubStandIn:
                 return 404, {"message": "Not Found"}
         if endpoint in ("dispatch", "runs_list") and unquote(groups[2]) != self.workflow:
             return 404, {"message": "Not Found"}
+        if endpoint == "artifacts" and int(groups[2]) in self.past_runs:
+            found = self._past_artifacts_json(self.past_runs[int(groups[2])])
+            return 200, {"total_count": len(found), "artifacts": found}
         if endpoint in ("run", "jobs", "artifacts") and int(groups[2]) != self.run_id:
             return 404, {"message": "Not Found"}
         if endpoint == "dispatch":
@@ -232,6 +297,9 @@ class GitHubStandIn:
                 "run_url": run["url"],
                 "html_url": run["html_url"],
             }
+        if endpoint == "runs_list" and self.past_runs:
+            runs = self._past_runs_json(request.query)
+            return 200, {"total_count": len(runs), "workflow_runs": runs}
         if endpoint == "runs_list":
             old = self._run(
                 OLD_RUN_ID, datetime.now(timezone.utc) - timedelta(hours=1), "completed", "success"
@@ -250,7 +318,7 @@ class GitHubStandIn:
             # GitHub redirects to short-lived blob storage.
             port = self._httpd.server_address[1]
             return 302, {"Location": f"http://{self.blob_host}:{port}/_blobs/{groups[2]}.zip"}
-        return 200, self.report_zip()
+        return 200, self._artifact_zips.get(int(groups[0])) or self.report_zip()
 
 
 def _make_handler(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:

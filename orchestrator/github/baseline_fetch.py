@@ -1,0 +1,197 @@
+"""Bring main's previous prod store in: the `sweepci-report` artifact of the latest
+successful run of the sweep workflow on a branch, downloaded and unpacked safely.
+
+"Nothing found" (no successful run yet, the artifact expired or was never
+uploaded) is a normal state, returned as a result rather than raised: the
+report then says "no baseline". The archive comes from the network, so every
+member is checked before anything is written: an absolute path or a `..`
+part refuses the whole archive.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from orchestrator.errors import BackendError, UsageError
+from orchestrator.github.api import GitHubClient
+
+DEFAULT_ARTIFACT = "sweepci-report"
+DEFAULT_DIR = ".sweepci/baseline"
+#: written into DIR by a fetch; a DIR holding it may be replaced by the next fetch
+MARKER = "fetched.json"
+#: successful runs looked at; older artifacts expire before newer ones, so a few suffice
+RUNS_LOOKED_AT = 10
+
+
+@dataclass
+class FetchResult:
+    """What a fetch found. `store` is None when nothing was brought in (see `message`)."""
+
+    found: bool
+    message: str
+    repository: str
+    workflow: str
+    branch: str
+    run_id: int | None = None
+    run_url: str | None = None
+    artifact: str | None = None
+    directory: str | None = None
+    store: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _successful_runs(
+    client: GitHubClient, owner: str, repo: str, workflow: str, branch: str
+) -> list[dict[str, Any]]:
+    body = client.get_json(
+        f"/repos/{owner}/{repo}/actions/workflows/{workflow}/runs",
+        params={
+            "branch": branch,
+            "status": "success",
+            "exclude_pull_requests": "true",
+            "per_page": str(RUNS_LOOKED_AT),
+        },
+        not_found=f"workflow {workflow} not found in {owner}/{repo} (404); pass --workflow",
+    )
+    return list(body.get("workflow_runs") or [])
+
+
+def _artifact_of(
+    client: GitHubClient, owner: str, repo: str, run_id: int, name: str
+) -> dict[str, Any] | None:
+    body = client.get_json(
+        f"/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
+        params={"name": name, "per_page": "100"},
+    )
+    for artifact in body.get("artifacts") or []:
+        if artifact.get("name") == name and not artifact.get("expired"):
+            return artifact
+    return None
+
+
+def safe_members(archive: zipfile.ZipFile, label: str) -> list[zipfile.ZipInfo]:
+    """The archive's members, or BackendError when any of them would land outside DIR."""
+    members = archive.infolist()
+    for info in members:
+        name = info.filename.replace("\\", "/")
+        path = PurePosixPath(name)
+        if path.is_absolute() or (path.parts and path.parts[0].endswith(":")) or ".." in path.parts:
+            raise BackendError(
+                f"artifact {label} holds an unsafe path {info.filename!r}; nothing was extracted"
+            )
+    return members
+
+
+def extract_archive(data: bytes, dest: Path, label: str) -> None:
+    """Unpack a zip into `dest` after checking every member (see `safe_members`)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise BackendError(f"artifact {label} is not a zip archive") from None
+    with archive:
+        members = safe_members(archive, label)
+        dest.mkdir(parents=True, exist_ok=True)
+        root = dest.resolve()
+        for info in members:
+            target = (dest / info.filename.replace("\\", "/")).resolve()
+            if not target.is_relative_to(root):  # pragma: no cover - safe_members refused it
+                raise BackendError(f"artifact {label} holds an unsafe path {info.filename!r}")
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+
+
+def _prepare_dir(dest: Path) -> None:
+    """Empty `dest` if an earlier fetch filled it; refuse a directory with other files."""
+    if not dest.exists():
+        return
+    if not dest.is_dir():
+        raise UsageError(f"{dest} exists and is not a directory; choose another -o")
+    if not any(dest.iterdir()):
+        return
+    if not (dest / MARKER).is_file():
+        raise UsageError(
+            f"{dest} is not empty and was not filled by `sweepci baseline fetch`; "
+            "choose another -o or remove it"
+        )
+    shutil.rmtree(dest)
+
+
+def _store_in(dest: Path) -> Path | None:
+    found = sorted(dest.rglob("*.db"), key=lambda p: (len(p.parts), str(p)))
+    return found[0] if found else None
+
+
+def fetch_baseline(
+    client: GitHubClient,
+    owner: str,
+    repo: str,
+    *,
+    workflow: str,
+    branch: str,
+    artifact: str = DEFAULT_ARTIFACT,
+    dest: Path = Path(DEFAULT_DIR),
+    exclude_run_id: str | None = None,
+) -> FetchResult:
+    """Download `artifact` of the latest successful `workflow` run on `branch` into `dest`.
+
+    `dest` is emptied first when an earlier fetch filled it. Runs whose artifact expired or is missing are passed over for the next
+    older one. Returns a FetchResult with found=False when there is nothing to
+    fetch; raises BackendError for refusals (token, permissions, unsafe archive).
+    """
+    result = FetchResult(False, "", f"{owner}/{repo}", workflow, branch)
+    # before any request: a stale baseline must not outlive a fetch that finds nothing
+    _prepare_dir(dest)
+    runs = [
+        run
+        for run in _successful_runs(client, owner, repo, workflow, branch)
+        if str(run.get("id")) != str(exclude_run_id or "")
+    ]
+    where = f"{workflow} on {branch} in {owner}/{repo}"
+    if not runs:
+        result.message = f"no baseline: no successful run of {where}"
+        return result
+    for run in runs:
+        found = _artifact_of(client, owner, repo, int(run["id"]), artifact)
+        if found is None or not found.get("archive_download_url"):
+            continue
+        label = f"{artifact} of run {run['id']}"
+        response = client.request(
+            "GET", found["archive_download_url"], not_found=f"artifact {label} is gone (404)"
+        )
+        extract_archive(response.content, dest, label)
+        (dest / MARKER).write_text(
+            json.dumps(
+                {"repository": f"{owner}/{repo}", "run_id": run["id"], "artifact": artifact,
+                 "run_url": run.get("html_url"), "head_sha": run.get("head_sha")},
+                indent=2,
+            ) + "\n",
+            encoding="utf-8",
+        )  # fmt: skip
+        store = _store_in(dest)
+        result.found = store is not None
+        result.run_id, result.run_url = int(run["id"]), run.get("html_url")
+        result.artifact, result.directory = artifact, str(dest)
+        result.store = str(store) if store else None
+        result.message = (
+            f"fetched {label} into {dest}: store {store}"
+            if store
+            else f"no baseline: {label} holds no store file (*.db)"
+        )
+        return result
+    result.message = (
+        f"no baseline: the last {len(runs)} successful run(s) of {where} "
+        f"have no unexpired {artifact} artifact"
+    )
+    return result
