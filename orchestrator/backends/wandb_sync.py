@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.agent import wandb_files
+from orchestrator.agent.process import kill_group
 from orchestrator.backends import wandb_sdk
 from orchestrator.errors import UsageError
 from orchestrator.store import open_store
@@ -340,17 +340,8 @@ def _run_wandb_sync(
 
 def _stop(proc: subprocess.Popen) -> None:
     """Stop ``wandb sync`` and its children: politely (it shuts wandb-core down), then not."""
-    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, None)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            continue
+    kill_group(proc.pid, grace=5.0, proc=proc)
+    proc.wait()
 
 
 def _copy_without_sweep(src: Path, dst: Path) -> bool:
