@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 from orchestrator.errors import ConfigError, Location
 
 PR_EVENTS = ("pull_request", "pull_request_target")
-_REMOTE = re.compile(r"(?:[:/])([^/:]+)/([^/]+?)(?:\.git)?/?$")
 
 
 @dataclass
@@ -65,9 +63,14 @@ class RunContextInfo:
 
 
 def parse_remote(url: str) -> str | None:
-    """owner/name from a GitHub remote URL (https or ssh)."""
-    m = _REMOTE.search(url.strip())
-    return f"{m.group(1)}/{m.group(2)}" if m else None
+    """owner/name from a GitHub remote URL (https, ssh or scp-like), or None."""
+    from orchestrator.github.repo import parse_remote_url
+
+    try:
+        owner, name = parse_remote_url(url)
+    except ConfigError:
+        return None
+    return f"{owner}/{name}"
 
 
 def from_environment(
