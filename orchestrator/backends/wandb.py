@@ -18,12 +18,6 @@ KEY = wandb_sdk.KEY_VARIABLE
 DEFAULT_COUNT = 20
 
 
-def _mask_key() -> None:
-    from orchestrator.github.commands import add_mask
-
-    add_mask(os.environ.get(KEY, ""))
-
-
 def _run_view(run: dict[str, Any], metric: str | None) -> RunView:
     value = run.get("summary", {}).get(metric) if metric else None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -52,7 +46,8 @@ class WandbBackend(Backend):
             raise UsageError(
                 f"{KEY} is not set; the wandb backend needs a W&B API key (or use --backend local)"
             )
-        _mask_key()
+        # no ::add-mask:: of the key: the runner masks repository secrets itself, and a
+        # masking command is one more place (captured stderr, a log file) holding it in clear
         return dict(os.environ)
 
     def create(

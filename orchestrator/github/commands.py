@@ -8,7 +8,6 @@ parameter value or an error message can never inject `::set-output`,
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 
 
@@ -24,18 +23,6 @@ def escape_property(text: str) -> str:
 
 def in_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
-
-
-def add_mask(value: str) -> None:
-    """Ask the runner to mask a value in all later log lines.
-
-    The runner reads workflow commands from stderr as well as stdout and never
-    shows the command line itself; stderr keeps stdout clean for `--json`
-    output that a step may redirect into a file.
-    """
-    if value and in_actions():
-        sys.stderr.write(f"::add-mask::{escape_data(value)}\n")
-        sys.stderr.flush()
 
 
 def set_outputs(outputs: dict[str, str]) -> None:

@@ -133,7 +133,13 @@ def test_a_wandb_sweep_leaks_no_secret(tmp_path: Path, wandb_server: WandbStandI
         },
     )
     sdk = make_sdk_env(tmp_path / "sdk", wandb_server)
-    env = clean_env(**sdk, SWEEPCI_WANDB_POLL="0.2", GITHUB_TOKEN=CANARY_TOKEN)
+    # in GitHub Actions mode: the backend must not print a masking command holding the key
+    actions = {
+        k: v
+        for k, v in _actions_env(tmp_path).items()
+        if k.startswith("GITHUB_") and k != "GITHUB_EVENT_PATH"
+    }
+    env = clean_env(**sdk, **actions, SWEEPCI_WANDB_POLL="0.2")
     texts = []
     proc = sweepci(
         "run",
@@ -221,3 +227,59 @@ def test_actions_mode_does_not_echo_secrets_to_stdout(tmp_path: Path) -> None:
     assert json.loads(proc.stdout)["backend"] == "local"
     assert os.environ.get("WANDB_API_KEY") != CANARY_KEY
     assert CANARY_KEY not in proc.stdout
+
+
+def test_the_wandb_backend_writes_no_masking_command_for_the_key(tmp_path: Path, figures) -> None:
+    """A secret sweepci did not create is never written, not even as `::add-mask::KEY`: any
+    captured stderr (a log file, `2>&1 | tee`) would hold it in clear. The W&B server here
+    is unreachable, so the sweep fails fast after the backend has read the key."""
+    repo = make_repo(
+        tmp_path / "wine-quality", branch="feature/x", files={"leaky.py": LEAKY, "s.yaml": SWEEP}
+    )
+    env = _actions_env(
+        tmp_path,
+        WANDB_BASE_URL="http://127.0.0.1:9",
+        WANDB_HTTP_TIMEOUT="2",
+        WANDB_MODE="online",
+        WANDB_CONFIG_DIR=str(tmp_path / "home" / "wandb"),
+    )
+    texts = []
+    for argv in (
+        ("create", "s.yaml", "--backend", "wandb"),
+        ("run", "s.yaml", "--backend", "wandb", "--count", "1"),
+    ):
+        proc = sweepci(*argv, cwd=repo, env=env, timeout=180)
+        assert proc.returncode != 0  # no W&B server
+        assert "Traceback" not in proc.stderr
+        assert "::add-mask::" not in proc.stdout + proc.stderr
+        texts += [proc.stdout, proc.stderr]
+    figures(secret_places=_searched(tmp_path, texts), leaks=0)
+
+
+def test_no_module_writes_a_masking_command() -> None:
+    """The class, not the one call: no string the package's code builds holds `add-mask`
+    (docstrings and comments may name the command; code may not write it)."""
+    import ast
+
+    from tests.conftest import REPO_ROOT
+
+    offenders = []
+    for path in (REPO_ROOT / "orchestrator").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        offenders += [
+            f"{path.relative_to(REPO_ROOT)}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and "add-mask" in node.value.lower()
+        ]
+    assert offenders == []
