@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from orchestrator.config.params import check_parameters, flatten_specs
+from orchestrator.config.distributions import flatten_specs
+from orchestrator.config.params import check_parameters
 from orchestrator.search import Space, make_sampler
 
 N = 2000

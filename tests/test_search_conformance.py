@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.config.params import check_parameters, flatten_specs
+from orchestrator.config.distributions import flatten_specs
+from orchestrator.config.params import check_parameters
 from orchestrator.search import Space, Trial, make_sampler
 from orchestrator.search.base import FINISHED, PENDING, Sampler
 

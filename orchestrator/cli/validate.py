@@ -30,7 +30,7 @@ def validate(
             result = validate_file(path, list(overrides), add)
             errors, warnings = result.errors, result.warnings
         except ConfigError as err:
-            from orchestrator.config.sweep import Problem
+            from orchestrator.config.problems import Problem
 
             errors, warnings = [Problem(err.location, err.message, err.key)], []  # type: ignore[arg-type]
         bad = bool(errors) or (strict and bool(warnings))

@@ -1,48 +1,30 @@
-"""Sweep parameters: W&B's 18 distributions, their defaults and inference rules.
+"""The `parameters:` section of a sweep file: every parameter checked, then the section as a whole.
 
-The rules follow W&B's published sweep schema: a parameter with `value` is a
-constant, with `values` categorical (`probabilities` optional), with integer
-`min`/`max` int_uniform, with other numeric `min`/`max` uniform; every other
-distribution must be named. `log_uniform`, `q_log_uniform` and
-`inv_log_uniform` take natural-log bounds; the `_values` variants take the
-values themselves. `q` defaults to 1.0, `mu`/`sigma` to 0/1, `a`/`b` to 1/1.
+`check_parameters` validates the mapping (recursively, for nested groups)
+into ParamSpec objects and ParamProblems by key path; `check_parameter_section`
+is the stage the sweep validation calls once: it reports those problems at
+their file:line, refuses names that collide once flattened and continuous
+parameters under grid search, and warns about values that are probably not
+what the author meant. The distributions themselves are in distributions.py.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
-from orchestrator.config.yamlload import SCI_NUMBER, float_spelling
-
-# distribution -> (required keys, {optional key: default})
-DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {
-    "constant": (("value",), {}),
-    "categorical": (("values",), {}),
-    "categorical_w_probabilities": (("values", "probabilities"), {}),
-    "int_uniform": (("min", "max"), {}),
-    "uniform": (("min", "max"), {}),
-    "q_uniform": (("min", "max"), {"q": 1.0}),
-    "log_uniform": (("min", "max"), {}),
-    "log_uniform_values": (("min", "max"), {}),
-    "q_log_uniform": (("min", "max"), {"q": 1.0}),
-    "q_log_uniform_values": (("min", "max"), {"q": 1.0}),
-    "inv_log_uniform": (("min", "max"), {}),
-    "inv_log_uniform_values": (("min", "max"), {}),
-    "normal": ((), {"mu": 0.0, "sigma": 1.0}),
-    "q_normal": ((), {"mu": 0.0, "sigma": 1.0, "q": 1.0}),
-    "log_normal": ((), {"mu": 0.0, "sigma": 1.0}),
-    "q_log_normal": ((), {"mu": 0.0, "sigma": 1.0, "q": 1.0}),
-    "beta": ((), {"a": 1.0, "b": 1.0}),
-    "q_beta": ((), {"a": 1.0, "b": 1.0, "q": 1.0}),
-}
-
-#: distributions a grid can enumerate (int_uniform and q_uniform are discretised).
-GRID_DISTRIBUTIONS = {"constant", "categorical", "int_uniform", "q_uniform"}
-#: distributions whose `min`/`max` are the values themselves and must be > 0.
-POSITIVE_MIN = {"log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values"}
+from orchestrator.config.distributions import (
+    DISTRIBUTIONS,
+    GRID_DISTRIBUTIONS,
+    POSITIVE_MIN,
+    ParamSpec,
+    flatten_specs,
+    infer_distribution,
+)
+from orchestrator.config.problems import Reporter, did_you_mean, is_int, is_number, type_name
+from orchestrator.config.yamlload import SCI_NUMBER, MarkedList, float_spelling
 
 PARAM_KEYS = {
     "distribution",
@@ -68,51 +50,6 @@ class ParamProblem:
     path: tuple[str, ...]
     key: str | None
     message: str
-
-
-@dataclass
-class ParamSpec:
-    """One validated parameter with its distribution inferred and defaults filled."""
-
-    distribution: str
-    settings: dict[str, object] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, object]:
-        return {"distribution": self.distribution, **self.settings}
-
-
-def is_number(value: object) -> bool:
-    """A YAML number: int or float, but not a boolean."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def closest(word: str, choices: set[str] | list[str]) -> str | None:
-    """The choice most like `word`, if any is close enough to be a likely typo."""
-    match = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-def did_you_mean(word: str, choices: set[str] | list[str]) -> str:
-    match = closest(word, choices)
-    return f" (did you mean '{match}'?)" if match else ""
-
-
-def infer_distribution(raw: dict) -> str | None:
-    """The distribution W&B infers for a parameter written without one."""
-    keys = set(raw)
-    if "value" in keys:
-        return "constant"
-    if "values" in keys:
-        return "categorical_w_probabilities" if "probabilities" in keys else "categorical"
-    if {"min", "max"} <= keys:
-        if is_int(raw["min"]) and is_int(raw["max"]):
-            return "int_uniform"
-        return "uniform"
-    return None
 
 
 def check_param(
@@ -289,31 +226,101 @@ def _string_number_hint(value: object) -> str:
     return " (it is quoted; remove the quotes)"
 
 
-def type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
+def param_path(path: tuple[str, ...]) -> tuple[str, ...]:
+    """('a', 'b') -> ('parameters', 'a', 'parameters', 'b') as written in the file."""
+    out: list[str] = []
+    for part in path:
+        out += ["parameters", part]
+    return tuple(out)
 
 
-def flatten_specs(specs: dict, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], ParamSpec]:
-    """Nested specs -> {path: ParamSpec}, in W&B's sorted order."""
-    flat: dict[tuple[str, ...], ParamSpec] = {}
-    for name in sorted(specs):
-        value = specs[name]
-        if isinstance(value, ParamSpec):
-            flat[prefix + (name,)] = value
+def check_parameter_section(report: Reporter, raw: Any, method: Any) -> dict:
+    """The `parameters:` value of a sweep file -> nested specs; problems go to `report`."""
+    specs, problems = check_parameters(raw)
+    for p in problems:
+        if p.key == "parameters" and not p.path:
+            report.error((), "parameters", p.message)
         else:
-            flat.update(flatten_specs(value, prefix + (name,)))
-    return flat
+            report.error(
+                param_path(p.path),
+                p.key,
+                p.message,
+                ".".join([*p.path, p.key] if p.key else p.path),
+            )
+    if not problems:
+        _check_flat_names(report, specs)
+    if method == "grid" and not problems:
+        for path, spec in flatten_specs(specs).items():
+            if spec.distribution not in GRID_DISTRIBUTIONS:
+                report.error(
+                    param_path(path),
+                    None,
+                    f"grid search cannot enumerate a {spec.distribution} parameter; use values, "
+                    "int_uniform or q_uniform, or method: random/bayes",
+                    ".".join(path),
+                )
+    _warn_values(report, raw, ())
+    return specs
+
+
+def _warn_values(report: Reporter, params: Any, path: tuple[str, ...]) -> None:
+    """Warn about values that are probably not what the author meant.
+
+    An item the loader already warned about (`1e-5`, `no`) is not warned
+    about again, and a list whose items were warned about is not also
+    reported as mixing types: one line per problem.
+    """
+    if not isinstance(params, dict):
+        return
+    already = {(f.line, f.column) for f in report.loaded.findings}
+    for name, spec in params.items():
+        if not isinstance(spec, dict):
+            continue
+        here = path + (str(name),)
+        if "parameters" in spec:
+            _warn_values(report, spec["parameters"], here)
+        values = spec.get("values")
+        if isinstance(values, MarkedList):
+            warned = False
+            for i, v in enumerate(values):
+                mark = values.item_marks[i]
+                if (mark.line, mark.column) in already:
+                    warned = True
+                elif isinstance(v, str) and _looks_numeric(v):
+                    report.warn(
+                        param_path(here) + ("values", i),
+                        None,
+                        f"'{v}' is a string, not a number; the program gets text",
+                    )
+                    warned = True
+            kinds = {type(v) for v in values if v is not None}
+            if not warned and len(kinds) > 1 and not (kinds <= {int, float}):
+                report.warn(
+                    param_path(here),
+                    "values",
+                    "mixes types (" + ", ".join(sorted(k.__name__ for k in kinds)) + ")",
+                )
+
+
+def _check_flat_names(report: Reporter, specs: dict) -> None:
+    """`a.b` and a nested `a: {parameters: {b}}` would both be the run config key `a.b`."""
+    seen: dict[str, tuple[str, ...]] = {}
+    for path in flatten_specs(specs):
+        name = ".".join(path)
+        if name in seen:
+            report.error(
+                param_path(path),
+                None,
+                f"two parameters make the config key '{name}' (a dotted name and a nested group); rename one",
+                name,
+            )
+        else:
+            seen[name] = path
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config.params import did_you_mean, type_name
-from orchestrator.config.sweep import locate
+from orchestrator.config.problems import did_you_mean, locate, type_name
 from orchestrator.config.yamlload import load_yaml_file
 from orchestrator.errors import ConfigError, Location
 
