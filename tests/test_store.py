@@ -16,7 +16,13 @@ from orchestrator.store import runs as R
 from orchestrator.store.artifacts import list_artifacts
 from orchestrator.store.merge import merge_stores
 from orchestrator.store.promotions import promotions
-from orchestrator.store.queries import best_run, find_runs, leaderboard
+from orchestrator.store.queries import (
+    best_run,
+    find_run,
+    find_runs,
+    leaderboard,
+    reproductions_of,
+)
 from tests.conftest import sweepci
 
 ASSETS = Path(__file__).parent / "assets"
@@ -324,3 +330,30 @@ def test_reading_commands_upgrade_an_older_store(tmp_path: Path) -> None:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[
             0
         ] == str(SCHEMA_VERSION)
+
+
+def test_a_v3_store_upgrades_and_then_links_a_reproduction_to_its_run(tmp_path: Path) -> None:
+    old = tmp_path / "v3.db"
+    shutil.copy(ASSETS / "store-v3.db", old)
+    with sqlite3.connect(old) as conn:
+        assert (
+            conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+        )
+        assert "reproduces" not in {r[1] for r in conn.execute("PRAGMA table_info(runs)")}
+    with open_store(old) as store:
+        original = leaderboard(store, R.get_sweep(store, "v1sweep"))[0]
+        assert original.reproduces is None  # runs written before v4 reproduce nothing
+        again = R.create_sweep(
+            store,
+            project="p-dev",
+            method="grid",
+            config=CONFIG,
+            metric_name="f1",
+            metric_goal="maximize",
+            flags={"reproduces": original.id},
+        )
+        run = R.claim_next_run(store, again.id, "a", lambda trials, sweep: dict(original.config))
+        assert run.reproduces == original.id
+        assert [r.id for r in reproductions_of(store, original.id)] == [run.id]
+        assert find_run(store, run.id[:5]).reproduces == original.id
+        assert find_run(store, "nosuchrun") is None

@@ -114,3 +114,37 @@ def run_history(store: Store, run_id: str) -> list[dict[str, Any]]:
 def get_run(store: Store, run_id: str) -> RunRecord | None:
     rows = store.query("SELECT * FROM runs WHERE id = ?", (run_id,))
     return RunRecord.from_row(rows[0]) if rows else None
+
+
+def find_run(store: Store, run_id: str) -> RunRecord | None:
+    """A run by id or by a unique id prefix (4+ characters); None when there is none.
+
+    An ambiguous prefix is an error naming the candidates."""
+    from orchestrator.errors import NotFoundError
+
+    run = get_run(store, run_id)
+    if run is not None or len(run_id) < 4:
+        return run
+    # a range scan on the primary key instead of LIKE, whose wildcards the id could hold
+    rows = store.query(
+        "SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
+        (run_id, run_id + "\U0010ffff"),
+    )
+    if len(rows) > 1:
+        names = ", ".join(r["id"] for r in rows[:2])
+        raise NotFoundError(
+            f"run id prefix '{run_id}' is ambiguous ({names}, ...); give more characters"
+        )
+    return RunRecord.from_row(rows[0]) if rows else None
+
+
+def reproductions_of(store: Store, run_id: str) -> list[RunRecord]:
+    """Runs that reran `run_id` (sweepci reproduce), newest first."""
+    rows = store.query(
+        "SELECT * FROM runs WHERE reproduces = ? ORDER BY created_at DESC", (run_id,)
+    )
+    return [RunRecord.from_row(r) for r in rows]
+
+
+def history_length(store: Store, run_id: str) -> int:
+    return int(store.query("SELECT COUNT(*) FROM history WHERE run_id = ?", (run_id,))[0][0])

@@ -119,6 +119,7 @@ class RunRecord:
     env: str | None = None
     run_dir: str | None = None
     config_key: str = ""
+    reproduces: str | None = None  # the id of the run this one reran (sweepci reproduce)
 
     @property
     def duration(self) -> float | None:
@@ -150,4 +151,5 @@ class RunRecord:
             "ended_at": self.ended_at,
             "duration": self.duration,
             "stderr_tail": self.stderr_tail,
+            "reproduces": self.reproduces,
         }

@@ -221,10 +221,13 @@ def claim_next_run(
             sha=ctx.get("sha"),
             env=sweep.env,
             config_key=config_key(config),
+            # a reproduction sweep (sweepci reproduce) links its run to the one it reruns
+            reproduces=_text_or_none(sweep.flags.get("reproduces")),
         )
         conn.execute(
             "INSERT INTO runs (id, sweep_id, seq, config_key, config_json, state, tags_json, agent_id, host, pid,"
-            " heartbeat_at, created_at, started_at, branch, sha, env) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " heartbeat_at, created_at, started_at, branch, sha, env, reproduces)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 run.id,
                 sweep_id,
@@ -242,12 +245,17 @@ def claim_next_run(
                 run.branch,
                 run.sha,
                 run.env,
+                run.reproduces,
             ),
         )
         conn.execute(
             "UPDATE sweeps SET status = 'running', updated_at = ? WHERE id = ?", (now, sweep_id)
         )
     return run
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _finish_sweep(conn: Any, sweep_id: str, reason: str) -> None:
