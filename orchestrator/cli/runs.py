@@ -29,7 +29,11 @@ def parse_since(text: str | None) -> float | None:
 
 
 @click.command()
-@click.option("--commit", default=None, help="Full commit SHA or a unique prefix (4+ characters).")
+@click.option(
+    "--commit",
+    default=None,
+    help="A git revision (HEAD, main~2, a tag, a sha) resolved with git, or a hex sha prefix (4+).",
+)
 @click.option("--branch", default=None, help="Branch name.")
 @click.option("--env", default=None, help="Environment (dev, prod).")
 @click.option("--since", default=None, help="Only runs created since: 2h, 3d, or an ISO date.")
@@ -38,31 +42,40 @@ def parse_since(text: str | None) -> float | None:
 @store_option
 @json_option
 def runs(commit, branch, env, since, sweep_id, limit, store_path, as_json) -> int:
-    """Find runs by commit, branch, environment or time, with their metrics."""
+    """Find runs by commit, branch, environment or time, with their metrics.
+
+    --commit takes any revision git knows in the current repository; a full sha
+    or a hex prefix also finds runs of commits this clone does not have.
+    """
+    from pathlib import Path
+
+    from orchestrator.ci.revision import commit_filter
     from orchestrator.results import render_table
     from orchestrator.store import open_store
-    from orchestrator.store.queries import find_runs
+    from orchestrator.store.queries import count_runs, find_runs
 
-    if commit is not None and not re.fullmatch(r"[0-9a-fA-F]{4,40}", commit):
-        raise UsageError(f"--commit {commit!r}: give a hex SHA or prefix of at least 4 characters")
+    wanted = commit_filter(commit, Path.cwd()) if commit is not None else None
+    filters = dict(
+        commit=wanted, branch=branch, env=env, since=parse_since(since), sweep_id=sweep_id
+    )
     with open_store(store_path, create=False, readonly=True) as store:
-        found = find_runs(
-            store,
-            commit=commit,
-            branch=branch,
-            env=env,
-            since=parse_since(since),
-            sweep_id=sweep_id,
-            limit=limit,
-        )
-    if commit and len(commit) < 40:
+        found = find_runs(store, **filters, limit=limit)
+        total = count_runs(store, **filters) if len(found) >= limit else len(found)
+    if wanted and len(wanted) < 40:
         shas = {r.sha for r in found}
         if len(shas) > 1:
             raise UsageError(
                 f"--commit {commit} is ambiguous: matches {', '.join(sorted(s[:12] for s in shas if s))}"
             )
+    more = (
+        f"{len(found)} of {total} runs shown; raise --limit to see more"
+        if total > len(found)
+        else ""
+    )
     if as_json:
         print_json([r.to_json() for r in found])
+        if more:
+            click.echo(f"sweepci: {more}", err=True)
         return 0
     rows = [
         [
@@ -80,5 +93,5 @@ def runs(commit, branch, env, since, sweep_id, limit, store_path, as_json) -> in
     click.echo(
         render_table(["run", "sweep", "state", "metric", "branch", "sha", "env", "created"], rows)
     )
-    click.echo(f"{len(found)} run(s)")
+    click.echo(more or f"{len(found)} run(s)")
     return 0

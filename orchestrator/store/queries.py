@@ -75,10 +75,39 @@ def find_runs(
     limit: int | None = None,
 ) -> list[RunRecord]:
     """Runs by commit (full SHA or prefix), branch, environment, time: "which runs came from this code?"."""
-    where, params = [], []
+    where, params = _run_filter(commit, branch, env, since, sweep_id)
+    sql = "SELECT * FROM runs" + where + " ORDER BY created_at DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [RunRecord.from_row(r) for r in store.query(sql, params)]
+
+
+def count_runs(
+    store: Store,
+    *,
+    commit: str | None = None,
+    branch: str | None = None,
+    env: str | None = None,
+    since: float | None = None,
+    sweep_id: str | None = None,
+) -> int:
+    """How many runs `find_runs` would return without a limit."""
+    where, params = _run_filter(commit, branch, env, since, sweep_id)
+    return int(store.query("SELECT COUNT(*) FROM runs" + where, params)[0][0])
+
+
+def _run_filter(
+    commit: str | None,
+    branch: str | None,
+    env: str | None,
+    since: float | None,
+    sweep_id: str | None,
+) -> tuple[str, tuple[Any, ...]]:
+    where: list[str] = []
+    params: list[Any] = []
     if commit:
         commit = commit.lower()
-        if len(commit) == 40:
+        if len(commit) in (40, 64):
             where.append("sha = ?")
             params.append(commit)
         else:
@@ -97,13 +126,7 @@ def find_runs(
     if sweep_id:
         where.append("sweep_id = ?")
         params.append(sweep_id)
-    sql = "SELECT * FROM runs"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY created_at DESC"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [RunRecord.from_row(r) for r in store.query(sql, tuple(params))]
+    return (" WHERE " + " AND ".join(where) if where else ""), tuple(params)
 
 
 def run_history(store: Store, run_id: str) -> list[dict[str, Any]]:
