@@ -26,6 +26,7 @@ from orchestrator.config.sweep import SweepConfig
 from orchestrator.errors import Interrupted, SweepFailed
 from orchestrator.search.base import Sampler, Trial
 from orchestrator.search.space import Space
+from orchestrator.store import claims, recovery
 from orchestrator.store import runs as store_runs
 from orchestrator.store.db import Store
 from orchestrator.store.records import (
@@ -77,7 +78,7 @@ def shard_suggest(sampler: Sampler) -> Callable[[Sequence[Trial], SweepRecord], 
             return sampler.suggest(trials)
         if sweep.method == "grid":
             from orchestrator.search.grid import GridSampler
-            from orchestrator.search.space import config_key
+            from orchestrator.trials.trial import config_key
 
             assert isinstance(sampler, GridSampler)
             taken = {config_key(t.config) for t in trials}
@@ -127,7 +128,7 @@ class Agent:
         consecutive_failures = 0
         suggest = shard_suggest(self.sampler)
         try:
-            store_runs.recover_stale_runs(self.store, self.sweep.id)
+            recovery.recover_stale_runs(self.store, self.sweep.id)
             while not self.stop.event.is_set():
                 if self.options.count is not None and result.started >= self.options.count:
                     result.stop_reason = f"--count {self.options.count} reached"
@@ -138,7 +139,7 @@ class Agent:
                 ):
                     result.stop_reason = f"time budget of {self.options.time_budget:g} s spent"
                     break
-                run = store_runs.claim_next_run(
+                run = claims.claim_next_run(
                     self.store,
                     self.sweep.id,
                     self.agent_id,

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import abc
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.search.space import Space
+from orchestrator.trials.trial import FAILED, FINISHED, KILLED, PENDING, Trial
 
-#: trial states a sampler sees; pending = handed out, no result yet.
-PENDING, FINISHED, FAILED, KILLED = "pending", "finished", "failed", "killed"
-
-
-@dataclass(frozen=True)
-class Trial:
-    """A run as a sampler sees it: its flat config, its metric value, its state."""
-
-    config: Mapping[str, Any]
-    value: float | None = None
-    state: str = FINISHED
-    # intermediate values of the metric by step, for early termination
-    history: Sequence[float] = field(default_factory=tuple)
-
-    @property
-    def has_value(self) -> bool:
-        return self.value is not None and math.isfinite(self.value)
+__all__ = ["FAILED", "FINISHED", "KILLED", "PENDING", "Sampler", "Trial"]
 
 
 class Sampler(abc.ABC):
@@ -66,22 +49,3 @@ class Sampler(abc.ABC):
                 if (t.value >= self.target) if self.maximize else (t.value <= self.target):
                     return True
         return False
-
-
-def make_sampler(
-    method: str, space: Space, goal: str = "minimize", seed: int = 0, target: float | None = None
-) -> Sampler:
-    """The sampler for a sweep's `method`."""
-    if method == "grid":
-        from orchestrator.search.grid import GridSampler
-
-        return GridSampler(space, goal, seed, target)
-    if method == "random":
-        from orchestrator.search.random_search import RandomSampler
-
-        return RandomSampler(space, goal, seed, target)
-    if method == "bayes":
-        from orchestrator.search.bayes import BayesSampler
-
-        return BayesSampler(space, goal, seed, target)
-    raise ValueError(f"unknown method {method!r}")

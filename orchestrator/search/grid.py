@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orchestrator.search.base import Sampler, Trial
-from orchestrator.search.space import config_key
+from orchestrator.trials.trial import config_key
 
 
 class GridSampler(Sampler):

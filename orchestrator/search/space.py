@@ -8,7 +8,6 @@ function, as W&B's engine samples), and maps values back into [0, 1]
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -256,9 +255,3 @@ class Space:
 
     def __len__(self) -> int:
         return len(self.params)
-
-
-def config_key(flat: Mapping[str, Any]) -> str:
-    """A stable identity for a configuration (grid de-duplication, merges)."""
-    text = json.dumps(flat, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
