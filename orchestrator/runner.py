@@ -135,13 +135,13 @@ def resume_sweep(
     debug: bool,
 ) -> int:
     """Go on with a stopped local sweep until its target (or --count more runs)."""
-    from orchestrator.store import open_store
+    from orchestrator.store import claims, open_store, recovery
     from orchestrator.store import runs as store_runs
 
     with open_store(store_path, create=False) as store:
         sweep = store_runs.get_sweep(store, sweep_id)
-        store_runs.recover_stale_runs(store, sweep.id)
-        done = store_runs.active_run_count(store, sweep.id)
+        recovery.recover_stale_runs(store, sweep.id)
+        done = claims.active_run_count(store, sweep.id)
         if sweep.status == "finished" and not count:
             _say(
                 f"sweep {sweep.id} already finished ({sweep.status_reason}); add --count N for N more runs"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import StoreError
-from orchestrator.store import SCHEMA_VERSION, open_store
+from orchestrator.store import SCHEMA_VERSION, claims, open_store
 from orchestrator.store import runs as R
 from orchestrator.store.artifacts import list_artifacts
 from orchestrator.store.merge import merge_stores
@@ -115,7 +115,7 @@ def test_parallel_claims_never_hand_out_a_point_twice(tmp_path: Path) -> None:
     def agent() -> None:
         with open_store(path) as store:
             while True:
-                run = R.claim_next_run(
+                run = claims.claim_next_run(
                     store, sweep.id, threading.current_thread().name, _grid_suggest
                 )
                 if run is None:
@@ -138,12 +138,14 @@ def test_run_cap_and_target_stop_claims(tmp_path: Path) -> None:
     with open_store(tmp_path / "s.db") as store:
         sweep = _sweep(store)
         for _ in range(3):
-            _finish(store, R.claim_next_run(store, sweep.id, "a", _grid_suggest, run_cap=3), 0.1)
-        assert R.claim_next_run(store, sweep.id, "a", _grid_suggest, run_cap=3) is None
+            _finish(
+                store, claims.claim_next_run(store, sweep.id, "a", _grid_suggest, run_cap=3), 0.1
+            )
+        assert claims.claim_next_run(store, sweep.id, "a", _grid_suggest, run_cap=3) is None
         sweep2 = _sweep(store)
-        run = R.claim_next_run(store, sweep2.id, "a", _grid_suggest)
+        run = claims.claim_next_run(store, sweep2.id, "a", _grid_suggest)
         _finish(store, run, 0.99)
-        reached = R.claim_next_run(
+        reached = claims.claim_next_run(
             store,
             sweep2.id,
             "a",
@@ -160,7 +162,9 @@ def test_merge_of_shards_is_complete_and_idempotent(tmp_path: Path) -> None:
         path = tmp_path / f"shard{k}.db"
         with open_store(path) as store:
             sweep = _sweep(store, sweep_id="matrix1", shard=(k, 3))
-            while (run := R.claim_next_run(store, sweep.id, f"a{k}", _grid_suggest)) is not None:
+            while (
+                run := claims.claim_next_run(store, sweep.id, f"a{k}", _grid_suggest)
+            ) is not None:
                 _finish(store, run, run.config["x"] / 100)
         shards.append(path)
     out = tmp_path / "merged.db"
@@ -197,7 +201,7 @@ def _shard_with_artifacts(path: Path, shard: int, model_bytes: list[bytes]) -> l
     with open_store(path) as store:
         sweep = _sweep(store, sweep_id="matrix1", shard=(shard, 2))
         for content in model_bytes:
-            run = R.claim_next_run(store, sweep.id, f"a{shard}", _grid_suggest)
+            run = claims.claim_next_run(store, sweep.id, f"a{shard}", _grid_suggest)
             _finish(store, run, run.config["x"] / 100)
             for name, type_, data in (
                 ("wine-data", "dataset", b"the same rows"),
@@ -310,7 +314,7 @@ def test_find_runs_by_commit_prefix(tmp_path: Path) -> None:
     with open_store(tmp_path / "s.db") as store:
         sweep = _sweep(store)
         for i, sha in enumerate(["ab" * 20, "ac" * 20, "ab" * 20]):
-            run = R.claim_next_run(
+            run = claims.claim_next_run(
                 store, sweep.id, "a", _grid_suggest, context={"branch": "b", "sha": sha}
             )
             _finish(store, run, float(i))

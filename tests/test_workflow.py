@@ -215,6 +215,7 @@ def test_the_promote_job_runs_after_the_report_in_prod_only_when_enabled(tmp_pat
 
 def _prod_sweep(store, f1: float | None) -> str:
     """A finished prod sweep of one run with f1, which logged a model unless f1 is None."""
+    from orchestrator.store import claims
     from orchestrator.store import runs as R
     from orchestrator.store.artifacts import record_artifact
     from orchestrator.store.blobs import FileEntry, add_blob
@@ -229,7 +230,7 @@ def _prod_sweep(store, f1: float | None) -> str:
         metric_goal="maximize",
         env="prod",
     )
-    run = R.claim_next_run(store, sweep.id, "a", lambda trials, sweep: {"x": 1})
+    run = claims.claim_next_run(store, sweep.id, "a", lambda trials, sweep: {"x": 1})
     R.finish_run(
         store,
         run.id,
