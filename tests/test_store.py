@@ -356,7 +356,9 @@ def test_a_v3_store_upgrades_and_then_links_a_reproduction_to_its_run(tmp_path: 
             metric_goal="maximize",
             flags={"reproduces": original.id},
         )
-        run = R.claim_next_run(store, again.id, "a", lambda trials, sweep: dict(original.config))
+        run = claims.claim_next_run(
+            store, again.id, "a", lambda trials, sweep: dict(original.config)
+        )
         assert run.reproduces == original.id
         assert [r.id for r in reproductions_of(store, original.id)] == [run.id]
         assert find_run(store, run.id[:5]).reproduces == original.id
