@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "create": ("orchestrator.cli.run", "create", "Create a sweep and print its id."),
     "agent": ("orchestrator.cli.run", "agent", "Join an existing sweep as an agent."),
-    "show": ("orchestrator.cli.show", "show", "Show a sweep and its runs, best first."),
+    "show": ("orchestrator.cli.show", "show", "Show a sweep and its runs, or one run."),
     "leaderboard": (
         "orchestrator.cli.show",
         "leaderboard",

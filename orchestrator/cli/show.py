@@ -10,26 +10,54 @@ from orchestrator.cli.common import json_option, print_json, store_option
 
 
 @click.command()
-@click.argument("sweep_id", default="latest")
+@click.argument("ident", metavar="[SWEEP|RUN]", default="latest")
 @store_option
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, help="Show at most this many runs."
 )
 @json_option
-def show(sweep_id: str, store_path: str, limit: int | None, as_json: bool) -> int:
-    """Show sweep SWEEP_ID (default: the latest) and its runs, best first.
+def show(ident: str, store_path: str, limit: int | None, as_json: bool) -> int:
+    """Show a sweep (default: the latest) and its runs best first, or one run.
 
-    A W&B sweep is given as ENTITY/PROJECT/ID and listed from W&B.
+    A run shows its config, summary metrics, the metric the search used, state,
+    tags, commit, artifacts, reproductions, the end of its stderr and the path
+    of its full log. On W&B give ENTITY/PROJECT/ID (a sweep or a run).
     """
-    if sweep_id.count("/") == 2:
+    from orchestrator.report.run_detail import render_run_detail
+
+    if ident.count("/") == 2:
+        from orchestrator.backends.wandb_runs import kind_of, run_detail
+
+        if kind_of(ident) == "run":
+            _print_run(run_detail(ident), as_json, render_run_detail)
+            return 0
         from orchestrator.backends.base import SweepHandle
         from orchestrator.backends.wandb import print_wandb_results
 
-        entity, project, sid = sweep_id.split("/")
+        entity, project, sid = ident.split("/")
         print_wandb_results(SweepHandle("wandb", sid, project, entity), as_json=as_json)
         return 0
-    _leaderboard(sweep_id, store_path, limit, as_json, details=True)
+    from orchestrator.report.run_detail import local_run_detail
+    from orchestrator.store import open_store
+    from orchestrator.store.queries import find_sweep_or_run
+    from orchestrator.store.records import RunRecord
+
+    with open_store(store_path, create=False, readonly=True) as store:
+        found = find_sweep_or_run(store, ident)
+        detail = local_run_detail(store, found) if isinstance(found, RunRecord) else None
+    if detail is not None:
+        _print_run(detail, as_json, render_run_detail)
+        return 0
+    _leaderboard(found.id, store_path, limit, as_json, details=True)
     return 0
+
+
+def _print_run(detail: dict, as_json: bool, render) -> None:
+    if as_json:
+        print_json(detail)
+        return
+    for line in render(detail):
+        click.echo(line)
 
 
 @click.command()
@@ -63,8 +91,14 @@ def _leaderboard(
         runs = board(store, sweep, limit=limit)
         counts = state_counts(store, sweep.id)
         best = best_run(store, sweep)
+    total = sum(counts.values())
+    more = (
+        f"{len(runs)} of {total} runs shown; raise --limit to see more" if total > len(runs) else ""
+    )
     if as_json:
         print_json(sweep_result_json(sweep, runs, counts, best))
+        if more:
+            click.echo(f"sweepci: {more}", err=True)
         return
     if details:
         ctx = sweep.context
@@ -89,6 +123,8 @@ def _leaderboard(
         click.echo("")
     header, rows = leaderboard_rows(sweep, runs)
     click.echo(render_table(header, rows))
+    if more:
+        click.echo(more)
     if best is not None:
         click.echo(f"best run {best.id}: {sweep.metric_name}={best.metric_value:.6g}")
     for r in runs:

@@ -171,3 +171,42 @@ def reproductions_of(store: Store, run_id: str) -> list[RunRecord]:
 
 def history_length(store: Store, run_id: str) -> int:
     return int(store.query("SELECT COUNT(*) FROM history WHERE run_id = ?", (run_id,))[0][0])
+
+
+def find_sweep_or_run(store: Store, ident: str) -> SweepRecord | RunRecord:
+    """What `show IDENT` means: a sweep or a run, by exact id first, then by unique prefix.
+
+    Raises NotFoundError naming both kinds when it is neither, or when a prefix fits both."""
+    from orchestrator.errors import NotFoundError
+
+    if ident == "latest":
+        rows = store.query("SELECT * FROM sweeps ORDER BY rowid DESC LIMIT 1")
+        if not rows:
+            raise NotFoundError(f"no sweep in {store.path} yet (run one with sweepci run)")
+        return SweepRecord.from_row(rows[0])
+    sweeps = store.query("SELECT * FROM sweeps WHERE id = ?", (ident,))
+    if sweeps:
+        return SweepRecord.from_row(sweeps[0])
+    run = get_run(store, ident)
+    if run is not None:
+        return run
+    bounds = (ident, ident + "\U0010ffff")
+    sweeps = store.query("SELECT * FROM sweeps WHERE id >= ? AND id < ? LIMIT 2", bounds)
+    runs = store.query("SELECT * FROM runs WHERE id >= ? AND id < ? LIMIT 2", bounds)
+    found = [("sweep", r["id"]) for r in sweeps] + [("run", r["id"]) for r in runs]
+    if len(found) > 1:
+        names = ", ".join(f"{kind} {name}" for kind, name in found[:3])
+        raise NotFoundError(f"id prefix '{ident}' is ambiguous ({names}); give more characters")
+    if sweeps:
+        return SweepRecord.from_row(sweeps[0])
+    if runs:
+        return RunRecord.from_row(runs[0])
+    raise NotFoundError(
+        f"no sweep or run '{ident}' in {store.path} (see `sweepci sweeps` and `sweepci runs`)"
+    )
+
+
+def run_columns(store: Store, run_id: str) -> dict[str, Any]:
+    """Every stored column of one run, also ones newer features add (a device, ...)."""
+    rows = store.query("SELECT * FROM runs WHERE id = ?", (run_id,))
+    return dict(rows[0]) if rows else {}
