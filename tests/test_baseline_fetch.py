@@ -141,7 +141,7 @@ def test_nothing_to_fetch_is_said_plainly_and_the_report_says_no_baseline(
 
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.strip() == (
-        "no baseline: no successful run of sweep.yml on main in acme/wine-quality"
+        "no baseline: no trusted successful run of sweep.yml on main in acme/wine-quality"
     )
     assert not (project / "prev").exists()
     assert "store<<" in outputs.read_text()  # set, and empty: the next step skips the merge

@@ -295,7 +295,7 @@ def test_next_sweep_of_main_is_compared_with_the_last_and_keeps_the_better_model
     github_api.add_past_run(800, conclusion="failure")  # nothing to compare with yet
     first = run_act(repo, tmp_path / "act1", "push", github_api_url=github_api.url, run_id=800)
     assert first.returncode == 0, first.text[-4000:]
-    assert "no successful run of sweep.yml on main" in first.text
+    assert "no trusted successful run of sweep.yml on main" in first.text
     _, first_runs = merged_runs(first)
     # main's run succeeded: the stand-in now serves its report artifact as GitHub would
     github_api.add_past_run(

@@ -35,7 +35,9 @@ def baseline() -> None:
     help="Workflow file name. Default: `workflow` in sweepci.yaml, else sweep.yml.",
 )
 @click.option(
-    "--branch", default="main", show_default=True, help="Branch whose runs hold the baseline."
+    "--branch",
+    default=None,
+    help="Branch whose runs hold the baseline. Default: the repository's default branch.",
 )
 @click.option(
     "--artifact",
@@ -60,7 +62,7 @@ def fetch(
     output: Path,
     repo: str | None,
     workflow: str | None,
-    branch: str,
+    branch: str | None,
     artifact: str,
     exclude_run: str | None,
     api_url: str | None,
@@ -68,7 +70,10 @@ def fetch(
 ) -> int:
     """Download the store of the latest successful sweep workflow run on BRANCH.
 
-    Takes the ARTIFACT of that run (older runs when its artifact expired),
+    Only a run of this repository started by a push, a dispatch or a schedule
+    counts: runs of pull requests (a fork's own `main` included) and of other
+    repositories are passed over, whatever the runs list says. Takes the
+    ARTIFACT of that run (older runs when its artifact expired),
     checks every path in the zip (an absolute path or `..` refuses it all) and
     unpacks it into OUTPUT; then `sweepci report --baseline OUTPUT` compares
     with it, and `sweepci merge OUTPUT -o STORE` carries its production model.

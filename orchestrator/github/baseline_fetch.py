@@ -3,9 +3,12 @@ successful run of the sweep workflow on a branch, downloaded and unpacked safely
 
 "Nothing found" (no successful run yet, the artifact expired or was never
 uploaded) is a normal state, returned as a result rather than raised: the
-report then says "no baseline". The archive comes from the network, so every
-member is checked before anything is written: an absolute path or a `..`
-part refuses the whole archive.
+report then says "no baseline". Only a run that `trusted_runs` keeps may
+serve (a run of this repository, from a push, dispatch or schedule, on the
+trusted branch): the runs list also holds pull requests from forks, whose
+artifact would otherwise become the baseline and the promotion history. The
+archive comes from the network, so every member is checked before anything
+is written: an absolute path or a `..` part refuses the whole archive.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from typing import Any
 
 from orchestrator.errors import BackendError, UsageError
 from orchestrator.github.api import GitHubClient
+from orchestrator.github.trusted_runs import TRUSTED_EVENTS, trusted_runs
 
 DEFAULT_ARTIFACT = "sweepci-report"
 DEFAULT_DIR = ".sweepci/baseline"
 #: written into DIR by a fetch; a DIR holding it may be replaced by the next fetch
 MARKER = "fetched.json"
-#: successful runs looked at; older artifacts expire before newer ones, so a few suffice
+#: trusted successful runs looked at; older artifacts expire before newer ones, so a few suffice
 RUNS_LOOKED_AT = 10
+#: runs asked for: the list mixes in untrusted runs (fork pull requests), dropped on our side
+RUNS_LISTED = 100
 
 
 @dataclass
@@ -48,20 +54,30 @@ class FetchResult:
         return asdict(self)
 
 
+def default_branch(client: GitHubClient, owner: str, repo: str) -> str:
+    """The repository's default branch, as GitHub names it."""
+    body = client.get_json(
+        f"/repos/{owner}/{repo}", not_found=f"repository {owner}/{repo} not found (404)"
+    )
+    branch = body.get("default_branch") if isinstance(body, dict) else None
+    if not isinstance(branch, str) or not branch:
+        raise BackendError(f"GitHub names no default branch for {owner}/{repo}; pass --branch")
+    return branch
+
+
 def _successful_runs(
     client: GitHubClient, owner: str, repo: str, workflow: str, branch: str
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
+    """(the trusted successful runs on `branch`, newest first; how many listed runs were not)."""
     body = client.get_json(
         f"/repos/{owner}/{repo}/actions/workflows/{workflow}/runs",
-        params={
-            "branch": branch,
-            "status": "success",
-            "exclude_pull_requests": "true",
-            "per_page": str(RUNS_LOOKED_AT),
-        },
+        params={"branch": branch, "status": "success", "per_page": str(RUNS_LISTED)},
         not_found=f"workflow {workflow} not found in {owner}/{repo} (404); pass --workflow",
     )
-    return list(body.get("workflow_runs") or [])
+    listed = body.get("workflow_runs") if isinstance(body, dict) else None
+    listed = listed if isinstance(listed, list) else []
+    kept = trusted_runs(listed, f"{owner}/{repo}", branch)
+    return kept[:RUNS_LOOKED_AT], len(listed) - len(kept)
 
 
 def _artifact_of(
@@ -139,28 +155,33 @@ def fetch_baseline(
     repo: str,
     *,
     workflow: str,
-    branch: str,
+    branch: str | None = None,
     artifact: str = DEFAULT_ARTIFACT,
     dest: Path = Path(DEFAULT_DIR),
     exclude_run_id: str | None = None,
 ) -> FetchResult:
-    """Download `artifact` of the latest successful `workflow` run on `branch` into `dest`.
+    """Download `artifact` of the latest trusted successful `workflow` run on `branch`
+    (default: the repository's default branch) into `dest`.
 
     `dest` is emptied first when an earlier fetch filled it. Runs whose artifact expired or is missing are passed over for the next
     older one. Returns a FetchResult with found=False when there is nothing to
     fetch; raises BackendError for refusals (token, permissions, unsafe archive).
     """
-    result = FetchResult(False, "", f"{owner}/{repo}", workflow, branch)
     # before any request: a stale baseline must not outlive a fetch that finds nothing
     _prepare_dir(dest)
-    runs = [
-        run
-        for run in _successful_runs(client, owner, repo, workflow, branch)
-        if str(run.get("id")) != str(exclude_run_id or "")
-    ]
+    branch = branch or default_branch(client, owner, repo)
+    result = FetchResult(False, "", f"{owner}/{repo}", workflow, branch)
+    listed, untrusted = _successful_runs(client, owner, repo, workflow, branch)
+    runs = [run for run in listed if str(run.get("id")) != str(exclude_run_id or "")]
     where = f"{workflow} on {branch} in {owner}/{repo}"
+    passed_over = (
+        f" ({untrusted} run(s) from pull requests, forks or other events passed over: "
+        f"only {' / '.join(TRUSTED_EVENTS)} runs of {owner}/{repo} count)"
+        if untrusted
+        else ""
+    )
     if not runs:
-        result.message = f"no baseline: no successful run of {where}"
+        result.message = f"no baseline: no trusted successful run of {where}{passed_over}"
         return result
     for run in runs:
         found = _artifact_of(client, owner, repo, int(run["id"]), artifact)
@@ -191,7 +212,7 @@ def fetch_baseline(
         )
         return result
     result.message = (
-        f"no baseline: the last {len(runs)} successful run(s) of {where} "
-        f"have no unexpired {artifact} artifact"
+        f"no baseline: the last {len(runs)} trusted successful run(s) of {where} "
+        f"have no unexpired {artifact} artifact{passed_over}"
     )
     return result

@@ -20,6 +20,7 @@ import yaml
 
 from orchestrator.errors import ConfigError, Location, UsageError
 from orchestrator.github.api import GitHubClient
+from orchestrator.github.trusted_runs import trusted_runs
 
 # GitHub refuses a dispatch with more inputs than this.
 MAX_INPUTS = 25
@@ -216,11 +217,15 @@ def find_dispatched_run(
     params = {"event": "workflow_dispatch", "branch": ref, "per_page": "20"}
     while True:
         body = client.get_json(f"{workflow_path(owner, repo, workflow)}/runs", params=params)
-        fresh = [
-            run
-            for run in body.get("workflow_runs", [])
-            if _parse_time(run.get("created_at")) >= since - CLOCK_SKEW
-        ]
+        # only a dispatch of this repository on `ref` can be ours, whatever the list holds
+        ours = trusted_runs(
+            body.get("workflow_runs") or [],
+            f"{owner}/{repo}",
+            ref.removeprefix("refs/heads/"),
+            events=("workflow_dispatch",),
+            conclusion=None,
+        )
+        fresh = [run for run in ours if _parse_time(run.get("created_at")) >= since - CLOCK_SKEW]
         if fresh:
             run = max(fresh, key=lambda r: (_parse_time(r.get("created_at")), r["id"]))
             return DispatchedRun(int(run["id"]), run.get("url"), run.get("html_url"), run)

@@ -28,6 +28,11 @@ ROWS = [
     ("leaks", "canary secret found (leaks)"),
     ("injection_inputs", "injection payloads tried"),
     ("injections", "payloads that reached a shell or the workflow command stream"),
+    (
+        "untrusted_runs",
+        "untrusted workflow runs offered as baseline (fork, pull request, other event)",
+    ),
+    ("untrusted_used", "untrusted runs whose artifact was used"),
     ("workflows_linted", "workflows linted (actionlint + zizmor)"),
 ]
 

@@ -6,7 +6,12 @@ artifacts, and an artifact zip download (a 302 to a blob URL, as GitHub does).
 A dispatched run plays out queued -> in_progress -> completed over successive
 polls of the run. `add_past_run` gives the workflow a history (branch,
 conclusion, artifacts with real zips, or expired ones) that the runs list
-filters by `branch` and `status`, as `sweepci baseline fetch` asks. Every
+filters by `branch`, `event` and `status`, as `sweepci baseline fetch` asks.
+A past run may come from a pull request (`event="pull_request"`), from a
+fork (`head_repository="mallory/wine-quality"`: a fork's pull request from
+its own `main` is listed with `head_branch: main`, as on GitHub), or from
+any other event; `exclude_pull_requests=true` only empties `pull_requests`,
+as GitHub's does. `GET /repos/{o}/{r}` names the default branch. Every
 request is recorded; any endpoint can be told to fail with a status a number
 of times (with Retry-After or rate-limit headers).
 """
@@ -31,6 +36,7 @@ _ROUTES = [
         "dispatch",
         re.compile(r"^/repos/([^/]+)/([^/]+)/actions/workflows/([^/]+)/dispatches$"),
     ),
+    ("GET", "repo", re.compile(r"^/repos/([^/]+)/([^/]+)$")),
     ("GET", "runs_list", re.compile(r"^/repos/([^/]+)/([^/]+)/actions/workflows/([^/]+)/runs$")),
     ("GET", "run", re.compile(r"^/repos/([^/]+)/([^/]+)/actions/runs/(\d+)$")),
     ("GET", "jobs", re.compile(r"^/repos/([^/]+)/([^/]+)/actions/runs/(\d+)/jobs$")),
@@ -51,6 +57,8 @@ class PastRun:
     conclusion: str
     created: datetime
     artifacts: dict[str, bytes | None]
+    event: str = "push"
+    head_repository: str | None = None  # None: the repository itself
 
 
 @dataclass
@@ -93,6 +101,7 @@ class GitHubStandIn:
             "| rank | run | accuracy |\n|---|---|---|\n| 1 | run-3 | 0.93 |\n"
         )
         self.run_id = 4242
+        self.default_branch = "main"
         # Real GitHub redirects downloads to another host; "localhost" is another
         # host name for this server, so a client that leaks its token would show it.
         self.blob_host = "localhost"
@@ -100,6 +109,7 @@ class GitHubStandIn:
         self.lock = threading.Lock()
         self._faults: dict[str, list[Fault]] = {}
         self._dispatched_at: datetime | None = None
+        self._dispatched_ref: str | None = None
         # when any are added, the runs list serves these, filtered like GitHub's
         self.past_runs: dict[int, PastRun] = {}
         self._artifact_zips: dict[int, bytes] = {}
@@ -165,24 +175,35 @@ class GitHubStandIn:
         conclusion: str = "success",
         age_hours: float = 1.0,
         artifacts: dict[str, bytes | None] | None = None,
+        event: str = "push",
+        head_repository: str | None = None,
     ) -> None:
-        """A completed run in the workflow's history, with artifacts to list and download."""
+        """A completed run in the workflow's history, with artifacts to list and download.
+        `event` and `head_repository` (default: this repository) say who started it."""
         created = datetime.now(timezone.utc) - timedelta(hours=age_hours)
-        self.past_runs[run_id] = PastRun(run_id, branch, conclusion, created, artifacts or {})
+        self.past_runs[run_id] = PastRun(
+            run_id, branch, conclusion, created, artifacts or {}, event, head_repository
+        )
 
     def _past_runs_json(self, query: dict[str, str]) -> list[dict[str, Any]]:
         """Newest first; `branch` and `status` (a conclusion, or `completed`) filter as on GitHub."""
         runs = sorted(self.past_runs.values(), key=lambda r: r.created, reverse=True)
         if "branch" in query:
             runs = [r for r in runs if r.branch == query["branch"]]
+        if "event" in query:
+            runs = [r for r in runs if r.event == query["event"]]
         status = query.get("status")
         if status and status != "completed":
             runs = [r for r in runs if r.conclusion == status]
         runs = runs[: int(query.get("per_page", "30"))]
         found = []
         for r in runs:
-            run = self._run(r.run_id, r.created, "completed", r.conclusion)
-            found.append({**run, "head_branch": r.branch, "head_sha": "f" * 40})
+            run = self._run(
+                r.run_id, r.created, "completed", r.conclusion, r.event, r.head_repository, r.branch
+            )
+            if r.event.startswith("pull_request") and query.get("exclude_pull_requests") != "true":
+                run["pull_requests"] = [{"number": r.run_id, "head": {"ref": r.branch}}]
+            found.append({**run, "head_sha": "f" * 40})
         return found
 
     def _past_artifacts_json(self, run: PastRun) -> list[dict[str, Any]]:
@@ -218,13 +239,27 @@ class GitHubStandIn:
     def run_json(self, advance: bool = False) -> dict[str, Any]:
         status, conclusion = self._run_state(advance)
         created = self._dispatched_at or datetime.now(timezone.utc)
-        return self._run(self.run_id, created, status, conclusion)
+        return self._run(self.run_id, created, status, conclusion, head_branch=self._dispatched_ref)
 
-    def _run(self, run_id: int, created: datetime, status: str, conclusion: str | None) -> dict:
+    def _run(
+        self,
+        run_id: int,
+        created: datetime,
+        status: str,
+        conclusion: str | None,
+        event: str = "workflow_dispatch",
+        head_repository: str | None = None,
+        head_branch: str | None = None,
+    ) -> dict:
+        head = head_repository or self.repo
         return {
             "id": run_id,
             "name": "sweep",
-            "event": "workflow_dispatch",
+            "event": event,
+            "head_branch": head_branch or self.default_branch,
+            "repository": {"full_name": self.repo},
+            "head_repository": {"full_name": head, "fork": head != self.repo},
+            "pull_requests": [],
             "status": status,
             "conclusion": conclusion,
             "created_at": _iso(created),
@@ -271,11 +306,13 @@ class GitHubStandIn:
 
     def answer(self, endpoint: str, groups: tuple[str, ...], request: Recorded) -> tuple[int, Any]:
         """(status, JSON payload or bytes) for a routed, authorised request."""
-        if endpoint in ("dispatch", "runs_list", "run", "jobs", "artifacts", "download"):
+        if endpoint in ("repo", "dispatch", "runs_list", "run", "jobs", "artifacts", "download"):
             if f"{groups[0]}/{groups[1]}" != self.repo:
                 return 404, {"message": "Not Found"}
         if endpoint in ("dispatch", "runs_list") and unquote(groups[2]) != self.workflow:
             return 404, {"message": "Not Found"}
+        if endpoint == "repo":
+            return 200, {"full_name": self.repo, "default_branch": self.default_branch}
         if endpoint == "artifacts" and int(groups[2]) in self.past_runs:
             found = self._past_artifacts_json(self.past_runs[int(groups[2])])
             return 200, {"total_count": len(found), "artifacts": found}
@@ -289,6 +326,7 @@ class GitHubStandIn:
             ):
                 return 422, {"message": "Invalid request: ref and inputs must be strings"}
             self._dispatched_at = datetime.now(timezone.utc)
+            self._dispatched_ref = body["ref"].removeprefix("refs/heads/")
             if self.dispatch_mode == "no_content":
                 return 204, None
             run = self.run_json()
@@ -302,7 +340,11 @@ class GitHubStandIn:
             return 200, {"total_count": len(runs), "workflow_runs": runs}
         if endpoint == "runs_list":
             old = self._run(
-                OLD_RUN_ID, datetime.now(timezone.utc) - timedelta(hours=1), "completed", "success"
+                OLD_RUN_ID,
+                datetime.now(timezone.utc) - timedelta(hours=1),
+                "completed",
+                "success",
+                head_branch=request.query.get("branch"),
             )
             runs = [old] if self._dispatched_at is None else [self.run_json(), old]
             return 200, {"total_count": len(runs), "workflow_runs": runs}
