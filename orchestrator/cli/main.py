@@ -41,6 +41,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "sweeps": ("orchestrator.cli.show", "sweeps", "List the sweeps in a store."),
     "runs": ("orchestrator.cli.runs", "runs", "Find runs by commit, branch, environment or time."),
+    "reproduce": (
+        "orchestrator.cli.reproduce",
+        "reproduce",
+        "Rerun a run from its commit and compare its metrics.",
+    ),
     "merge": ("orchestrator.cli.merge", "merge", "Merge stores from parallel jobs into one."),
     "context": (
         "orchestrator.cli.context",

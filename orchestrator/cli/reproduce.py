@@ -1,0 +1,84 @@
+"""`sweepci reproduce RUN`: rerun a run's commit with its config and compare the metrics."""
+
+from __future__ import annotations
+
+import click
+
+from orchestrator.cli.common import Seconds, json_option, print_json, store_option
+
+
+class Tolerance(click.FloatRange):
+    """A tolerance: a finite number of at least 0."""
+
+    name = "tolerance"
+
+    def __init__(self) -> None:
+        super().__init__(min=0.0)
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        import math
+
+        result = super().convert(value, param, ctx)
+        if not math.isfinite(result):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return result
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@store_option
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Judge only this metric (repeatable; default: every numeric metric of the run).",
+)
+@click.option(
+    "--rtol", type=Tolerance(), default=1e-6, show_default=True, help="Relative tolerance."
+)
+@click.option(
+    "--atol", type=Tolerance(), default=1e-9, show_default=True, help="Absolute tolerance."
+)
+@click.option(
+    "--dirty",
+    is_flag=True,
+    help="Rerun a run made from uncommitted changes anyway (its commit only; recorded).",
+)
+@click.option(
+    "--run-timeout", type=Seconds(min=0.001), default=None, help="Stop the rerun after this long."
+)
+@click.option("--verbose", "-v", "echo", is_flag=True, help="Stream the program's output.")
+@json_option
+def reproduce(run_id, store_path, metrics, rtol, atol, dirty, run_timeout, echo, as_json) -> int:
+    """Rerun RUN from its commit with its exact config and compare its metrics.
+
+    The commit is checked out into a temporary git worktree (your tree and index
+    are not touched) and the program is launched as the agent launched it. The
+    rerun is recorded, linked to RUN. Exit 0 when every metric is within
+    --rtol/--atol (|rerun - original| <= atol + rtol * |original|), 1 when one
+    is not, 2 when RUN's commit is not in this repository. RUN is a run id of the
+    store, or ENTITY/PROJECT/ID of a W&B run (its rerun is tagged reproduces:ID).
+    """
+    from orchestrator.commands.reproduce import ReproduceRequest
+    from orchestrator.commands.reproduce import reproduce as run_reproduce
+    from orchestrator.report.reproduction import render_reproduction
+
+    result = run_reproduce(
+        ReproduceRequest(
+            run=run_id,
+            store_path=store_path,
+            metrics=tuple(metrics),
+            rtol=rtol,
+            atol=atol,
+            dirty=dirty,
+            run_timeout=run_timeout,
+            echo=echo,
+            quiet=as_json,
+        )
+    )
+    if as_json:
+        print_json(result.to_json())
+    else:
+        for line in render_reproduction(result):
+            click.echo(line)
+    return 0 if result.reproduced else 1

@@ -1,0 +1,200 @@
+"""`sweepci reproduce RUN`: rerun a run's commit with its exact config, and compare.
+
+The run's commit is checked out into a temporary git worktree (the user's tree
+and index are never touched), and the program is launched there by the same
+agent code that launched the original: the sweep's command and macros, the
+run's config, the sweep's seed, the W&B environment. The rerun is recorded in
+the store as a one-run sweep whose run `reproduces` the original; its metrics
+are compared with the original's within --rtol/--atol.
+
+The wandb backend (ENTITY/PROJECT/RUN) is in `reproduce_wandb.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import SweepFailed, UsageError
+from orchestrator.report.reproduction import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    Reproduction,
+    compare,
+    metrics_to_compare,
+)
+
+
+@dataclass
+class ReproduceRequest:
+    """What `reproduce` was asked: which run, how close is close enough, and where."""
+
+    run: str
+    store_path: str = ".sweepci/sweepci.db"
+    metrics: tuple[str, ...] = ()
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+    dirty: bool = False
+    run_timeout: float | None = None
+    echo: bool = False
+    quiet: bool = False
+    cwd: Path = field(default_factory=Path.cwd)
+
+
+def reproduce(req: ReproduceRequest) -> Reproduction:
+    """Rerun `req.run` (a local id, or ENTITY/PROJECT/ID on W&B) and compare its metrics."""
+    if req.run.count("/") == 2:
+        from orchestrator.commands.reproduce_wandb import reproduce_wandb_run
+
+        return reproduce_wandb_run(req)
+    return reproduce_local_run(req)
+
+
+def dirty_note(dirty: Any, allowed: bool, what: str) -> list[str]:
+    """Refuse a run made from uncommitted changes unless --dirty; then say so in the result."""
+    if not dirty:
+        return []
+    if not allowed:
+        raise UsageError(
+            f"{what} ran with uncommitted changes, so its commit alone may not be the code that ran; "
+            "pass --dirty to rerun the commit anyway (the result records it)"
+        )
+    return [f"{what} ran with uncommitted changes: this reran its commit only (--dirty)"]
+
+
+def workdir_in(tree: Path, repo: Path, cwd: Path) -> Path:
+    """Where in the checkout the program starts: the same place relative to the repository
+    root as the directory `reproduce` runs from (as `sweepci run` ran from it)."""
+    try:
+        relative = cwd.resolve().relative_to(repo.resolve())
+    except ValueError:
+        relative = Path()
+    workdir = tree / relative
+    if not workdir.is_dir():
+        raise UsageError(
+            f"directory {relative} does not exist at that commit; run reproduce from the directory "
+            "sweepci run ran from"
+        )
+    return workdir
+
+
+def reproduce_local_run(req: ReproduceRequest) -> Reproduction:
+    from orchestrator.ci.worktree import repository_of, require_commit, temporary_worktree
+    from orchestrator.store import open_store
+    from orchestrator.store.queries import find_run
+    from orchestrator.store.runs import get_sweep
+
+    with open_store(req.store_path, create=False) as store:
+        original = find_run(store, req.run)
+        if original is None:
+            raise UsageError(
+                f"no run '{req.run}' in {store.path} (see `sweepci runs`; a W&B run is ENTITY/PROJECT/ID)"
+            )
+        sweep = get_sweep(store, original.sweep_id)
+    what = f"run {original.id}"
+    if original.state == "running":
+        raise UsageError(f"{what} is still running; reproduce it once it has ended")
+    names = metrics_to_compare(original.summary, req.metrics, sweep.metric_name)
+    notes = dirty_note((sweep.context or {}).get("dirty"), req.dirty, what)
+    repo = repository_of(req.cwd)
+    sha = require_commit(repo, original.sha, what)
+    with temporary_worktree(repo, sha) as tree:
+        workdir = workdir_in(tree, repo, req.cwd)
+        again = _rerun(req, original, sweep, sha, workdir, bool(notes))
+    if original.state == "killed":
+        notes.append(
+            f"{what} was stopped early ({original.reason}); the rerun ran without early termination"
+        )
+    result = Reproduction(
+        original={
+            "id": original.id,
+            "path": original.id,
+            "sweep": sweep.id,
+            "sha": sha,
+            "state": original.state,
+            "metric": sweep.metric_name,
+        },
+        again={
+            "id": again.id,
+            "path": again.id,
+            "sweep": again.sweep_id,
+            "sha": again.sha,
+            "state": again.state,
+            "reason": again.reason,
+            "stderr_tail": again.stderr_tail,
+            "dirty": bool(notes and req.dirty),
+        },
+        comparisons=compare(original.summary, again.summary, names, req.rtol, req.atol),
+        rtol=req.rtol,
+        atol=req.atol,
+        notes=notes,
+    )
+    return result
+
+
+def _rerun(req: ReproduceRequest, original: Any, sweep: Any, sha: str, workdir: Path, dirty: bool):
+    """Launch the original's config with the agent, recorded as a one-run reproduction sweep."""
+    from orchestrator.agent.loop import Agent
+    from orchestrator.agent.options import AgentOptions, RunContext
+    from orchestrator.agent.progress import Progress
+    from orchestrator.ci.context import from_git
+    from orchestrator.ci.routing import run_tags
+    from orchestrator.config.sweep import config_from_dict
+    from orchestrator.search.fixed import FixedSampler
+    from orchestrator.store import open_store
+    from orchestrator.store.queries import reproductions_of
+    from orchestrator.store.runs import create_sweep
+    from orchestrator.sweeps import space_of
+
+    config = config_from_dict(sweep.config, sweep.sweep_file or "<stored sweep>")
+    ctx = from_git(workdir)
+    ctx.event = "reproduce"
+    ctx.branch = original.branch  # the code's branch; the checkout itself is detached
+    ctx.note = None
+    ci = ctx.to_json()
+    ci.update(env=sweep.env, project=sweep.project, reproduces=original.id)
+    tags = [*run_tags(ctx, sweep.env or "dev"), f"reproduces:{original.id}"]
+    with open_store(req.store_path, create=False) as store:
+        record = create_sweep(
+            store,
+            project=sweep.project,
+            method=sweep.method,
+            config=sweep.config,
+            metric_name=sweep.metric_name,
+            metric_goal=sweep.metric_goal,
+            name=f"reproduce {original.id}",
+            env=sweep.env,
+            backend="local",
+            sweep_file=sweep.sweep_file,
+            seed=sweep.seed,
+            context=ci,
+            flags={
+                "reproduces": original.id,
+                "reproduces_sweep": sweep.id,
+                "dirty": dirty,
+                "target_total": 1,
+            },
+        )
+        space = space_of(config)
+        sampler = FixedSampler(
+            space, original.config, config.metric.goal if config.metric else "minimize", sweep.seed
+        )
+        options = AgentOptions(
+            max_total=1,  # the claim after the one run finishes the reproduction sweep
+            run_timeout=req.run_timeout,
+            max_failures=0,
+            echo=req.echo,
+            workdir=workdir,
+        )
+        context = RunContext(project=sweep.project, env=sweep.env, tags=tags, ci=ci)
+        progress = Progress(sweep.metric_name, sweep.maximize, total=1, quiet=req.quiet)
+        agent = Agent(store, record, config, sampler, space, context, options, progress)
+        try:
+            agent.run()
+        except SweepFailed:
+            pass  # the rerun failed; it is recorded, and the comparison says so
+        again = [r for r in reproductions_of(store, original.id) if r.sweep_id == record.id]
+    if not again:
+        raise SweepFailed(f"the rerun of run {original.id} did not start (sweep {record.id})")
+    return again[0]
