@@ -47,7 +47,8 @@ def leaderboard_rows(
 ) -> tuple[list[str], list[list[str]]]:
     metrics = metric_columns(sweep.metric_name, runs)
     params = sorted({k for r in runs for k in r.config})
-    header = ["#", "run", "state", *metrics, *params, "time"]
+    gpus = any(r.devices for r in runs)  # a column only for sweeps run with --gpus
+    header = ["#", "run", "state", *metrics, *params, *(["gpu"] if gpus else []), "time"]
     rows = []
     for i, r in enumerate(runs, 1):
         values = [r.metric_value if m == sweep.metric_name else r.summary.get(m) for m in metrics]
@@ -58,6 +59,7 @@ def leaderboard_rows(
                 r.state,
                 *map(_fmt, values),
                 *(_fmt(r.config.get(p)) for p in params),
+                *([_fmt(r.devices)] if gpus else []),
                 f"{r.duration:.1f}s" if r.duration is not None else "-",
             ]
         )

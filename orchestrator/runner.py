@@ -111,16 +111,19 @@ def run_sweep(
     quiet: bool,
     as_json: bool,
     debug: bool,
+    slots: list[tuple[str, ...]] | None = None,
 ) -> int:
-    """Create a sweep and run agents until done; print the leaderboard."""
+    """Create a sweep and run agents until done (one per GPU slot with `slots`); print the
+    leaderboard."""
     target = count or DEFAULT_COUNT
     handle, prepared, _config = create_sweep_from_file(req, flags={"target_total": target})
     _say(f"sweep {handle.path} created")
     options.count = None
     options.max_total = target
     return _drive(
-        handle, prepared.run_context, options, parallel, req.store_path, quiet, as_json, debug
-    )
+        handle, prepared.run_context, options, parallel, req.store_path, quiet, as_json, debug,
+        slots,
+    )  # fmt: skip
 
 
 def resume_sweep(
@@ -133,6 +136,7 @@ def resume_sweep(
     quiet: bool,
     as_json: bool,
     debug: bool,
+    slots: list[tuple[str, ...]] | None = None,
 ) -> int:
     """Go on with a stopped local sweep until its target (or --count more runs)."""
     from orchestrator.store import claims, open_store, recovery
@@ -160,7 +164,7 @@ def resume_sweep(
     handle = SweepHandle("local", sweep.id, sweep.project)
     options.count = None
     options.max_total = target
-    return _drive(handle, context, options, parallel, store_path, quiet, as_json, debug)
+    return _drive(handle, context, options, parallel, store_path, quiet, as_json, debug, slots)
 
 
 def _stored_tags(ci: dict, env: str | None) -> list[str]:
@@ -174,9 +178,21 @@ def _stored_tags(ci: dict, env: str | None) -> list[str]:
 
 
 def join_sweep(
-    sweep_id: str, *, store_path: str, quiet: bool, prefix: str, options: AgentOptions
+    sweep_id: str,
+    *,
+    store_path: str,
+    quiet: bool,
+    prefix: str,
+    options: AgentOptions,
+    slots: list[tuple[str, ...]] | None = None,
 ) -> int:
-    """`sweepci agent`: join a local sweep (id) or a W&B sweep (entity/project/id)."""
+    """`sweepci agent`: join a local sweep (id) or a W&B sweep (entity/project/id); with
+    `slots`, one agent process per GPU slot, each doing `options.count` runs at most."""
+    if slots:
+        from orchestrator.backends.local import run_parallel_agents
+
+        counts = [options.count] * len(slots) if options.count else None
+        return run_parallel_agents(Path(store_path), sweep_id, options, slots=slots, counts=counts)
     if sweep_id.count("/") == 2:
         from orchestrator.backends.wandb import join_wandb_sweep
 
@@ -208,13 +224,22 @@ def _drive(
     quiet: bool,
     as_json: bool,
     debug: bool,
+    slots: list[tuple[str, ...]] | None = None,
 ) -> int:
     code = 0
     failure: SweepFailed | None = None
-    if handle.backend == "local" and parallel > 1:
+    if slots:
+        from orchestrator.backends.local import run_parallel_agents, split_count
+
+        # a W&B agent knows only its own count: the sweep's target is split among them
+        counts = None if handle.backend == "local" else split_count(options.max_total, len(slots))
+        code = run_parallel_agents(
+            Path(store_path), handle.path, options, debug=debug, slots=slots, counts=counts
+        )
+    elif handle.backend == "local" and parallel > 1:
         from orchestrator.backends.local import run_parallel_agents
 
-        code = run_parallel_agents(Path(store_path), handle.id, parallel, options, debug)
+        code = run_parallel_agents(Path(store_path), handle.id, options, n=parallel, debug=debug)
     else:
         backend = get_backend(handle.backend, store_path)
         try:

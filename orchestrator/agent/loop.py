@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -19,6 +20,8 @@ from orchestrator.agent.command import (
     secret_values,
     write_param_file,
 )
+from orchestrator.agent.device_lock import hold_devices
+from orchestrator.agent.gpus import slot_text
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.agent.process import run_process
 from orchestrator.agent.progress import Progress
@@ -139,28 +142,33 @@ class Agent:
                 ):
                     result.stop_reason = f"time budget of {self.options.time_budget:g} s spent"
                     break
-                run = claims.claim_next_run(
-                    self.store,
-                    self.sweep.id,
-                    self.agent_id,
-                    suggest,
-                    max_total=self.options.max_total,
-                    run_cap=self.config.run_cap,
-                    context={
-                        "branch": self.context.ci.get("branch"),
-                        "sha": self.context.ci.get("sha"),
-                    },
-                    tags=self.context.tags,
-                    target_reached=self.sampler.reached_target,
-                )
-                if run is None:
-                    result.stop_reason = (
-                        store_runs.get_sweep(self.store, self.sweep.id).status_reason
-                        or "no more runs"
+                with self._devices_held(started_at) as held:
+                    if not held:
+                        result.stop_reason = "stopped while waiting for a GPU"
+                        break
+                    run = claims.claim_next_run(
+                        self.store,
+                        self.sweep.id,
+                        self.agent_id,
+                        suggest,
+                        max_total=self.options.max_total,
+                        run_cap=self.config.run_cap,
+                        context={
+                            "branch": self.context.ci.get("branch"),
+                            "sha": self.context.ci.get("sha"),
+                        },
+                        tags=self.context.tags,
+                        target_reached=self.sampler.reached_target,
+                        devices=slot_text(self.options.devices) if self.options.devices else None,
                     )
-                    break
-                result.started += 1
-                state = self._run_one(run, started_at)
+                    if run is None:
+                        result.stop_reason = (
+                            store_runs.get_sweep(self.store, self.sweep.id).status_reason
+                            or "no more runs"
+                        )
+                        break
+                    result.started += 1
+                    state = self._run_one(run, started_at)
                 if state == FINISHED:
                     result.finished += 1
                     consecutive_failures = 0
@@ -188,6 +196,22 @@ class Agent:
             raise SweepFailed(_failure_message(self.config, result, result.failed))
         return result
 
+    def _devices_held(self, started_at: float):
+        """This agent's GPU slot, held for one run (no lock without --gpus)."""
+        if not self.options.devices:
+            return contextlib.nullcontext(True)
+        budget = self.options.time_budget
+
+        def should_stop() -> bool:
+            spent = budget is not None and time.monotonic() - started_at >= budget
+            return self.stop.event.is_set() or spent
+
+        return hold_devices(
+            self.options.devices,
+            should_stop,
+            lambda d: self.progress.message(f"waiting for GPU {d} (another sweepci run holds it)"),
+        )
+
     # -- one run -------------------------------------------------------------
     def _run_one(self, run: RunRecord, sweep_started: float) -> str:
         run_dir = self.store.root / "runs" / self.sweep.id / run.id
@@ -209,6 +233,8 @@ class Agent:
             wandb_dir=wandb_dir,
             metrics_file=run_dir / "metrics.jsonl",
         )
+        if self.options.devices:
+            argv_env["CUDA_VISIBLE_DEVICES"] = slot_text(self.options.devices)
         argv = build_argv(
             self.config.command, self.config.program, params, args_json_file, argv_env
         )

@@ -18,6 +18,7 @@ class AgentOptions:
     max_failures: int = 3  # consecutive failures before giving up
     echo: bool = False  # stream the program's output
     workdir: Path = field(default_factory=Path.cwd)
+    devices: tuple[str, ...] | None = None  # this agent's GPU slot (CUDA_VISIBLE_DEVICES)
 
 
 @dataclass

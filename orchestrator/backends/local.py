@@ -116,27 +116,52 @@ def _check_sweep_id(sweep_id: str) -> None:
         raise UsageError(f"--sweep-id {sweep_id!r}: use 1-64 lowercase letters, digits, - or _")
 
 
+def split_count(total: int | None, n: int) -> list[int] | None:
+    """`total` runs as n near-equal shares (22, 4 -> 6, 6, 5, 5); None without a total."""
+    if total is None:
+        return None
+    return [total // n + (1 if i < total % n else 0) for i in range(n)]
+
+
 def run_parallel_agents(
-    store_path: Path, sweep_id: str, n: int, options: AgentOptions, debug: bool = False
+    store_path: Path,
+    sweep_id: str,
+    options: AgentOptions,
+    *,
+    n: int | None = None,
+    debug: bool = False,
+    slots: list[tuple[str, ...]] | None = None,
+    counts: list[int] | None = None,
 ) -> int:
-    """Start N agent processes on one store and wait for them. Returns the worst exit code.
+    """Start agent processes on one sweep and wait for them. Returns the worst exit code.
 
     Each is a `sweepci agent` process: claims in the store are atomic, so the
-    agents share the work without coordination beyond SQLite's write lock.
+    agents share the work without coordination beyond SQLite's write lock. With
+    `slots` there is one agent per GPU slot, started with CUDA_VISIBLE_DEVICES set to
+    it (a W&B sweep path works too: W&B's agent and its runs inherit it). `counts`
+    gives each agent its own --count instead of the shared --max-total.
     """
     base = [sys.executable, "-m", "orchestrator"] + (["--debug"] if debug else [])
+    n = len(slots) if slots else (n or 1)
     procs = []
     for i in range(n):
-        argv = base + [
-            "agent",
-            sweep_id,
-            "--store",
-            str(store_path),
-            "--prefix",
-            f"[agent {i + 1}] ",
-        ]
-        if options.max_total is not None:
+        argv = base + ["agent", sweep_id, "--store", str(store_path)]
+        env = dict(os.environ)
+        label = f"agent {i + 1}"
+        if slots:
+            devices = ",".join(slots[i])
+            argv += ["--devices", devices]
+            env["CUDA_VISIBLE_DEVICES"] = devices
+            label += f", GPU {devices}"
+        argv += ["--prefix", f"[{label}] "]
+        if counts is not None:
+            if counts[i] < 1:
+                continue  # more GPUs than runs
+            argv += ["--count", str(counts[i])]
+        elif options.max_total is not None:
             argv += ["--max-total", str(options.max_total)]
+        elif options.count is not None:
+            argv += ["--count", str(options.count)]
         if options.run_timeout is not None:
             argv += ["--run-timeout", str(options.run_timeout)]
         if options.time_budget is not None:
@@ -144,7 +169,7 @@ def run_parallel_agents(
         argv += ["--max-failures", str(options.max_failures)]
         if options.echo:
             argv.append("--verbose")
-        procs.append(subprocess.Popen(argv, cwd=options.workdir, env=dict(os.environ)))
+        procs.append(subprocess.Popen(argv, cwd=options.workdir, env=env))
 
     def forward(signum: int, _frame: Any) -> None:
         for p in procs:

@@ -137,7 +137,18 @@ def join_wandb_sweep(path: str, options: AgentOptions, quiet: bool) -> int:
         )
     backend = WandbBackend(Path(os.environ.get("SWEEPCI_STORE", ".sweepci/sweepci.db")).parent)
     handle = SweepHandle("wandb", ref.sweep_id, ref.project, ref.entity)
-    result = backend.run_agent(handle, prepared.run_context, options, quiet)
+    context = prepared.run_context
+    if not options.devices:
+        result = backend.run_agent(handle, context, options, quiet)
+        return 0 if result.finished or not result.started else 1
+    from orchestrator.agent.device_lock import hold_devices
+
+    # W&B's agent starts the runs, one at a time, with this process's CUDA_VISIBLE_DEVICES;
+    # the slot is held for the agent's whole life and each run is tagged with it
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(options.devices)
+    context.tags = [*context.tags, ("gpu:" + "+".join(options.devices))[:64]]
+    with hold_devices(options.devices, lambda: False) as _held:
+        result = backend.run_agent(handle, context, options, quiet)
     return 0 if result.finished or not result.started else 1
 
 

@@ -83,6 +83,21 @@ def _agent_options(f):
     for opt in reversed(
         [
             click.option(
+                "--gpus",
+                default=None,
+                metavar="auto|N|0,2,3",
+                help="One agent per GPU, each run seeing only its agent's device(s) through "
+                "CUDA_VISIBLE_DEVICES: auto (CUDA_VISIBLE_DEVICES if set, else nvidia-smi), "
+                "a count N, or device ids (one device: 3,). No device runs two runs at once.",
+            ),
+            click.option(
+                "--gpus-per-run",
+                type=click.IntRange(min=1, max=64),
+                default=1,
+                show_default=True,
+                help="GPUs each run gets (with --gpus): agents = GPUs // this.",
+            ),
+            click.option(
                 "--run-timeout",
                 type=Seconds(min=0.1),
                 default=None,
@@ -107,6 +122,21 @@ def _agent_options(f):
     ):
         f = opt(f)
     return f
+
+
+def _gpu_slots(gpus: str | None, per_run: int, parallel: int = 1) -> list[tuple[str, ...]] | None:
+    """The device slots of `--gpus` (one per agent), said on stderr; None without --gpus."""
+    if gpus is None:
+        if per_run != 1:
+            raise UsageError("--gpus-per-run needs --gpus")
+        return None
+    if parallel != 1:
+        raise UsageError("give --gpus or --parallel, not both: --gpus starts one agent per GPU")
+    from orchestrator.agent.gpus import plan_slots
+
+    groups, line = plan_slots(gpus, per_run)
+    click.echo(f"sweepci: {line}", err=True)
+    return groups
 
 
 def _options(
@@ -164,6 +194,7 @@ def run(ctx: click.Context, file, count, parallel, resume_id, **options) -> int:
     from orchestrator.runner import resume_sweep, run_sweep
 
     req = _request(file, options)
+    slots = _gpu_slots(options.pop("gpus"), options.pop("gpus_per_run"), parallel)
     agent_options = _options(
         count,
         options["run_timeout"],
@@ -173,7 +204,7 @@ def run(ctx: click.Context, file, count, parallel, resume_id, **options) -> int:
     )
     common = dict(
         count=count, parallel=parallel, options=agent_options, quiet=options["quiet"],
-        as_json=options["as_json"], debug=ctx.obj.get("debug", False),
+        as_json=options["as_json"], debug=ctx.obj.get("debug", False), slots=slots,
     )  # fmt: skip
     if resume_id:
         if file:
@@ -231,6 +262,7 @@ def create(file, as_json, **options) -> int:
 )
 @click.option("--max-total", type=click.IntRange(min=1), default=None, hidden=True)
 @click.option("--prefix", default="", hidden=True)
+@click.option("--devices", default=None, hidden=True)  # the slot given by a --gpus parent
 @store_option
 @_agent_options
 def agent(
@@ -238,25 +270,35 @@ def agent(
     count,
     max_total,
     prefix,
+    devices,
     store_path,
     run_timeout,
     time_budget,
     max_failures,
     verbose,
     quiet,
+    gpus,
+    gpus_per_run,
 ) -> int:
     """Join sweep SWEEP_ID as an agent (like `wandb agent`).
 
     SWEEP_ID is a local sweep id (or 'latest'), or ENTITY/PROJECT/ID for a W&B sweep.
+    With --gpus, one agent per GPU joins it, each doing --count runs at most.
     """
     from orchestrator.runner import join_sweep
 
+    options = _options(count, run_timeout, time_budget, max_failures, verbose, max_total)
+    if devices is not None:
+        from orchestrator.agent.gpus import parse_device_list
+
+        options.devices = parse_device_list(devices, "--devices") or None
     return join_sweep(
         sweep_id,
         store_path=store_path,
         quiet=quiet,
         prefix=prefix,
-        options=_options(count, run_timeout, time_budget, max_failures, verbose, max_total),
+        options=options,
+        slots=_gpu_slots(gpus, gpus_per_run),
     )
 
 

@@ -69,13 +69,14 @@ def claim_next_run(
     context: dict | None = None,
     tags: Sequence[str] = (),
     target_reached: Callable[[Sequence[Trial]], bool] | None = None,
+    devices: str | None = None,
 ) -> RunRecord | None:
     """Atomically pick the next configuration and record it as running.
 
     The whole read-suggest-insert happens under one write lock, so parallel
     agents on one store never receive the same grid point and never skip one.
     Returns None when the sweep is done (exhausted, capped, target reached,
-    stopped).
+    stopped). `devices` records the GPU(s) the run will see.
     """
     ctx = context or {}
     with store.transaction() as conn:
@@ -122,11 +123,12 @@ def claim_next_run(
             config_key=config_key(config),
             # a reproduction sweep (sweepci reproduce) links its run to the one it reruns
             reproduces=_text_or_none(sweep.flags.get("reproduces")),
+            devices=devices,
         )
         conn.execute(
             "INSERT INTO runs (id, sweep_id, seq, config_key, config_json, state, tags_json, agent_id, host, pid,"
-            " heartbeat_at, created_at, started_at, branch, sha, env, reproduces)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " heartbeat_at, created_at, started_at, branch, sha, env, reproduces, devices)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 run.id,
                 sweep_id,
@@ -145,6 +147,7 @@ def claim_next_run(
                 run.sha,
                 run.env,
                 run.reproduces,
+                devices,
             ),
         )
         conn.execute(

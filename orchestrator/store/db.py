@@ -12,7 +12,7 @@ from pathlib import Path
 
 from orchestrator.errors import Location, StoreError, UsageError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 #: seconds a command waits for another process's write lock before giving up
@@ -146,8 +146,13 @@ ALTER TABLE runs ADD COLUMN reproduces TEXT;
 CREATE INDEX runs_by_reproduces ON runs (reproduces);
 """
 
+# v5: the GPU(s) each run saw (its CUDA_VISIBLE_DEVICES under `--gpus`)
+_V4_TO_V5 = """
+ALTER TABLE runs ADD COLUMN devices TEXT;
+"""
+
 # version -> SQL that upgrades from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _V1_TO_V2, 3: _V2_TO_V3, 4: _V3_TO_V4}
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _V1_TO_V2, 3: _V2_TO_V3, 4: _V3_TO_V4, 5: _V4_TO_V5}
 
 
 class Store:

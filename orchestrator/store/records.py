@@ -120,6 +120,7 @@ class RunRecord:
     run_dir: str | None = None
     config_key: str = ""
     reproduces: str | None = None  # the id of the run this one reran (sweepci reproduce)
+    devices: str | None = None  # CUDA_VISIBLE_DEVICES of the run under --gpus
 
     @property
     def duration(self) -> float | None:
@@ -146,6 +147,7 @@ class RunRecord:
             "branch": self.branch,
             "sha": self.sha,
             "env": self.env,
+            "devices": self.devices,
             "created_at": self.created_at,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
