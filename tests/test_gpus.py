@@ -21,8 +21,7 @@ import pytest
 from orchestrator.agent import gpus
 from orchestrator.agent.device_lock import hold_devices
 from orchestrator.errors import BackendError, UsageError
-from orchestrator.store import open_store
-from orchestrator.store import claims
+from orchestrator.store import claims, open_store
 from orchestrator.store import runs as R
 from tests.conftest import clean_env, make_repo, sweepci
 
