@@ -126,7 +126,7 @@ def _run_node(run: dict[str, Any]) -> dict[str, Any]:
         "stopped": False,
         "running": run["state"] == "running",
         "sampledHistory": [[]],
-        "commit": None,
+        "commit": run.get("commit"),
         "projectId": 1,
         "historyKeys": {"keys": {}, "lastStep": len(run.get("history") or []) - 1},
         "user": {"name": run["entity"], "username": run["entity"]},
@@ -238,6 +238,8 @@ def upsert_bucket(server: WandbStandIn, variables: dict[str, Any], query: str) -
             run["tags"] = list(variables["tags"])
         if variables.get("displayName"):
             run["display_name"] = variables["displayName"]
+        if variables.get("commit"):
+            run["commit"] = variables["commit"]
         if variables.get("groupName"):
             run["group"] = variables["groupName"]
         if variables.get("jobType"):
@@ -376,15 +378,40 @@ def add_artifact(
     return artifact
 
 
-def add_finished_run(server: WandbStandIn, sweep_id: str, summary: dict[str, Any]) -> str:
-    """A finished run of a sweep with its summary (a seed for tests); returns its id."""
+def add_finished_run(
+    server: WandbStandIn,
+    sweep_id: str,
+    summary: dict[str, Any],
+    *,
+    config: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    state: str = "finished",
+) -> str:
+    """A run of a sweep with its summary, config and tags (a seed for tests); returns its id."""
     run_id = server.next_id("run")
     with server.lock:
         sweep = server.state.sweeps[sweep_id]
         run = _new_run(sweep["entity"], sweep["project"], run_id)
-        run.update(sweep=sweep_id, summary=dict(summary), state="finished", exitcode=0)
+        run.update(
+            sweep=sweep_id,
+            summary=dict(summary),
+            config=dict(config or {}),
+            tags=list(tags or []),
+            state=state,
+            exitcode=0 if state == "finished" else 1,
+        )
         server.state.runs[run_id] = run
     return run_id
+
+
+def add_sweep(server: WandbStandIn, config: dict[str, Any], entity: str, project: str) -> str:
+    """A sweep created as ``wandb.sweep`` would (a seed for tests); returns its id."""
+    answer = upsert_sweep(
+        server,
+        {"config": yaml.safe_dump(config), "entityName": entity, "projectName": project},
+        "",
+    )
+    return answer["upsertSweep"]["sweep"]["name"]
 
 
 def _project_info(entity: str, project: str) -> dict[str, Any]:
@@ -459,6 +486,25 @@ def run_query(server: WandbStandIn, variables: dict[str, Any], query: str) -> di
         run = server.state.runs.get(variables.get("name") or "")
         node = _run_node(run) if run and run["project"] == variables.get("project") else None
     return {"project": {"run": node}}
+
+
+def run_input_artifacts(
+    server: WandbStandIn, variables: dict[str, Any], query: str
+) -> dict[str, Any]:
+    """``run.used_artifacts()``: the versions the run declared as inputs (use_artifact)."""
+    with server.lock:
+        found = [
+            a
+            for a in _artifact_store(server).values()
+            if variables.get("run") in a.get("used_by", []) and a["state"] == "COMMITTED"
+        ]
+        edges = [{"node": _artifact_node(a)} for a in found]
+    page = {"__typename": "PageInfo", "endCursor": None, "hasNextPage": False}
+    return {
+        "project": {
+            "run": {"artifacts": {"totalCount": len(edges), "pageInfo": page, "edges": edges}}
+        }
+    }
 
 
 def run_output_artifacts(
@@ -587,6 +633,7 @@ ANSWERS: dict[str, Answer] = {
     "Runs": runs_query,
     "Run": run_query,
     "RunOutputArtifacts": run_output_artifacts,
+    "RunInputArtifacts": run_input_artifacts,
     "ArtifactMembershipByName": artifact_membership_by_name,
     "ArtifactCreatedBy": artifact_created_by,
     "UpdateArtifact": update_artifact,
