@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, make_repo, sweepci
+from tests.conftest import clean_env, git, make_repo, sweepci
 
 # x=1 finishes with f1 0.25 over three steps; x=2 fails after a line on stderr
 PROGRAM = """import json, os, sys
@@ -85,7 +86,46 @@ def test_show_run_json_has_every_part(swept) -> None:
     assert detail["artifacts"] == {"used": [], "produced": []}
     assert "boom" in detail["stderr_tail"] and Path(detail["logs"]["stderr"]).is_file()
     assert detail["reproduces"] is None and detail["reproduced_by"] == []
-    assert detail["device"] is None  # this store records no device
+    assert detail["device"] == {"gpus": None}  # the store records devices; this run had none
+    assert (
+        "device     no GPU (run without --gpus)"
+        in sweepci("show", bad["id"], "--store", str(store), cwd=repo).stdout
+    )
+
+
+def test_show_run_names_the_gpu_a_run_was_given(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"  # a stand-in: this machine has no GPU
+    smi.write_text("#!/bin/sh\nprintf '0\\n1\\n'\n")
+    smi.chmod(0o755)
+    env = clean_env(
+        PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        SWEEPCI_GPU_LOCK_DIR=str(tmp_path / "locks"),
+    )
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    repo = make_repo(tmp_path / "proj", files={"p.py": PROGRAM, "s.yaml": SWEEP})
+    store = tmp_path / "store.db"
+    proc = sweepci(
+        "run",
+        "s.yaml",
+        "--store",
+        str(store),
+        "--gpus",
+        "1",
+        "--max-failures",
+        "0",
+        "--json",
+        cwd=repo,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    run_id = next(r["id"] for r in json.loads(proc.stdout)["runs"] if r["config"]["x"] == 1)
+    shown = sweepci("show", run_id, "--store", str(store), "--json", cwd=repo, env=env)
+    gpus = json.loads(shown.stdout)["device"]["gpus"]
+    assert gpus in ("0", "1")
+    text = sweepci("show", run_id, "--store", str(store), cwd=repo, env=env).stdout
+    assert f"device     GPU {gpus} (CUDA_VISIBLE_DEVICES)" in text
 
 
 def test_show_tells_sweeps_from_runs_and_says_when_it_is_neither(swept) -> None:

@@ -14,8 +14,6 @@ from typing import Any
 from orchestrator.store.db import Store
 from orchestrator.store.records import RunRecord
 
-#: columns a newer store may add for the hardware a run used (see `--gpus`)
-DEVICE_COLUMNS = ("device", "devices", "gpu", "gpus", "device_json", "devices_json")
 #: lines of the kept stderr tail `show` prints (the whole tail is in --json)
 STDERR_LINES = 20
 #: reproductions listed by name; more are counted
@@ -88,21 +86,12 @@ def local_run_detail(store: Store, run: RunRecord) -> dict[str, Any]:
     }
 
 
-def _device(columns: dict[str, Any]) -> Any:
-    """The device the run used, when this store records one (None: not recorded)."""
-    import json
-
-    for name in DEVICE_COLUMNS:
-        value = columns.get(name)
-        if value in (None, "", "[]", "{}"):
-            continue
-        if name.endswith("_json") and isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError:
-                return value
-        return value
-    return None
+def _device(columns: dict[str, Any]) -> dict[str, Any] | None:
+    """The GPUs the run was given (`--gpus`), when this store records devices; None when it
+    does not (an older store), `{"gpus": None}` for a run given none."""
+    if "devices" not in columns:
+        return None
+    return {"gpus": columns["devices"] or None}
 
 
 def _when(timestamp: float | None) -> str:
@@ -161,8 +150,14 @@ def render_run_detail(detail: dict[str, Any]) -> list[str]:
     if commit.get("run_url"):
         lines.append(f"ci run     {commit['run_url']}")
     lines.append("tags       " + (", ".join(detail.get("tags") or []) or "-"))
-    if detail.get("device") is not None:
-        lines.append(f"device     {_value(detail['device'])}")
+    device = detail.get("device")
+    if device is not None:
+        gpus = device.get("gpus")
+        lines.append(
+            f"device     GPU {gpus} (CUDA_VISIBLE_DEVICES)"
+            if gpus
+            else "device     no GPU (run without --gpus)"
+        )
     history = detail.get("history_length")
     lines.append(f"history    {'-' if history is None else history} row(s)")
     lines.append(
