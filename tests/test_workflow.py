@@ -90,6 +90,7 @@ def render_in(
     """Render the workflow for a repository at `root` holding `files` and this sweepci.yaml."""
     root.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     project = ProjectConfig()
     if project_text is not None:
@@ -153,7 +154,7 @@ def test_no_expression_is_interpolated_into_a_shell_script(every_rendering: list
 
 
 def test_the_workflow_follows_sweepci_yaml(tmp_path: Path) -> None:
-    text = render_in(tmp_path, PROJECTS["wandb-many-envs"], {})
+    text = render_in(tmp_path, PROJECTS["wandb-many-envs"], {"sweeps/custom.yaml": SWEEP})
     wf = yaml.safe_load(text)
     on = wf[True]  # YAML 1.1 reads the key `on` as true
     assert on["push"]["branches"] == [

@@ -13,8 +13,10 @@ install_option = click.option(
     "--install",
     default=None,
     metavar="PIP_ARGS",
-    help="What the workflow's jobs pip-install (default: this sweepci version from the package index "
-    "plus requirements.txt when present; `.[wandb]` in sweepci's own repository). Give the same to render and check.",
+    help="What the workflow's jobs pip-install, as one line of pip arguments (a PEP 508 "
+    "`name @ url` stays one argument). init saves it as `install:` in sweepci.yaml; on render "
+    "and check it overrides sweepci.yaml for that one command. Default: `install:` of "
+    "sweepci.yaml, else this released sweepci version (plus requirements.txt when present).",
 )
 project_file_option = click.option(
     "--project-file",
@@ -52,15 +54,19 @@ project_file_option = click.option(
 )
 @click.option(
     "--sweep-file",
-    default="sweeps/wine.yaml",
-    show_default=True,
-    help="Sweep file to use (an example is written if it is missing).",
+    default=None,
+    help="Sweep file to use. Default: the repository's own sweep file when init finds one "
+    "(kept, with its program), else sweeps/wine.yaml (an example, written with train.py).",
 )
 @install_option
 @json_option
 def init(force, backend, python_version, prod_branch, sweep_file, install, as_json) -> int:
-    """Scaffold sweepci.yaml, a sweep file and .github/workflows/sweep.yml here.
+    """Set this repository up for sweeps: sweepci.yaml, .github/workflows/sweep.yml, .gitignore.
 
+    Keeps the repository's own sweep file and training script (an example is
+    written only when there is none), routes the prod branch to the prod
+    project and every other branch to dev, takes `base` from the origin
+    remote's repository name, and makes git ignore .sweepci/ and wandb/.
     Refuses (exit 2) to replace sweepci.yaml or the workflow unless --force.
     """
     from orchestrator.github.scaffold import init_project

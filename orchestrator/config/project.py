@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.install import install_arguments
 from orchestrator.config.problems import did_you_mean, locate, type_name
 from orchestrator.config.yamlload import load_yaml_file
 from orchestrator.errors import ConfigError, Location
@@ -23,6 +25,8 @@ KNOWN_KEYS = {
     "python",
     "agents",
     "promote",
+    "install",
+    "datasets",
 }
 BACKENDS = ("auto", "local", "wandb")
 
@@ -56,6 +60,11 @@ class ProjectConfig:
     agents: int = 1
     #: the workflow's promote job: after a prod sweep, the best run's model becomes `production`
     promote: bool = True
+    #: pip arguments each workflow job installs sweepci with (None: the released version)
+    install: list[str] | None = None
+    #: choices of the workflow's `dataset` input (None: the sweep file's `dataset` values;
+    #: [] for no such input)
+    datasets: list[str] | None = None
 
     def environment_names(self) -> list[str]:
         return [e.name for e in self.environments]
@@ -132,11 +141,39 @@ def load_project(path: str | Path | None = None) -> ProjectConfig:
         if not isinstance(data["promote"], bool):
             raise fail((), "promote", f"must be true or false, not {data['promote']!r}")
         cfg.promote = data["promote"]
+    if data.get("install") is not None:
+        try:
+            cfg.install = install_arguments(data["install"])
+        except ConfigError as exc:
+            raise fail((), "install", exc.message) from None
+    if data.get("datasets") is not None:
+        cfg.datasets = _datasets(data["datasets"], lambda m: fail((), "datasets", m))
     if cfg.repository is not None and cfg.repository.count("/") != 1:
         raise fail((), "repository", f"must look like OWNER/NAME, not {cfg.repository!r}")
     if "environments" in data:
         cfg.environments = _environments(data["environments"], fail)
     return cfg
+
+
+#: a dataset name the workflow may offer and pin: no shell or YAML meaning, W&B-tag safe
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _datasets(raw: Any, fail) -> list[str]:
+    if raw is False:
+        return []
+    if not isinstance(raw, list):
+        raise fail("must be a list of dataset names ([] or false: no `dataset` input)")
+    names: list[str] = []
+    for item in raw:
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise fail(f"must list names (strings), not {type_name(item)}")
+        name = str(item)
+        if not DATASET_NAME.fullmatch(name):
+            raise fail(f"{name!r}: a dataset name is letters, digits, '.', '_' or '-'")
+        if name not in names:
+            names.append(name)
+    return names
 
 
 def _environments(raw: Any, fail) -> list[EnvironmentRule]:

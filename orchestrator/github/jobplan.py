@@ -131,12 +131,39 @@ def plan_workflow(
     if dataset and not _DATASET.fullmatch(dataset):
         raise UsageError(f"input dataset {dataset!r}: use letters, digits, '.', '_' or '-'")
     file = repository_file(sweep_file.strip() or project.sweep_file, root)
+    if dataset:
+        check_dataset(dataset, project, root / file, file)
     load_sweep_with_warnings(
         os.path.relpath(root / file), [f"dataset={dataset}"] if dataset else [], False, warn
     )
     return WorkflowPlan(
         file, dataset, n_runs, backend, agent_slots(n_runs, n_agents), local_sweep_id(env)
     )
+
+
+def check_dataset(dataset: str, project: ProjectConfig, sweep_path: Path, shown: str) -> None:
+    """Refuse a dataset the sweep cannot take: not among the workflow's choices, or no such parameter."""
+    from orchestrator.github.inputs import sweep_datasets
+
+    own = sweep_datasets(sweep_path)
+    has_parameter = bool(own) or _has_dataset_parameter(sweep_path)
+    if not has_parameter:
+        raise UsageError(
+            f"input dataset {dataset!r}: {shown} has no `dataset` parameter to pin; leave it empty"
+        )
+    choices = project.datasets if project.datasets is not None else own
+    if dataset not in choices:
+        source = "`datasets` of sweepci.yaml" if project.datasets is not None else shown
+        raise UsageError(
+            f"input dataset {dataset!r} is not one of {', '.join(choices) or '(none)'} ({source})"
+        )
+
+
+def _has_dataset_parameter(sweep_path: Path) -> bool:
+    from orchestrator.config.sweep import load_sweep
+
+    config, _ = load_sweep(sweep_path)
+    return ("dataset",) in config.flat_parameters()
 
 
 def resolve_backend(requested: str, env: Mapping[str, str] | None = None) -> tuple[str, str]:

@@ -24,7 +24,6 @@ from orchestrator.templating import render
 
 WORKFLOW_TEMPLATE = "workflows/sweep.yml.j2"
 WORKFLOW_DIR = Path(".github") / "workflows"
-DATASETS = ("wine", "iris")
 DEFAULT_COUNT = 20  # as `sweepci run` (orchestrator.runner.DEFAULT_COUNT)
 # changes to these never start a sweep
 PATHS_IGNORE = ("**.md", "docs/**")
@@ -38,7 +37,7 @@ class WorkflowOptions:
 
     install: list[str]  # arguments to `python -m pip install`
     cache_paths: list[str]  # files whose hash keys setup-python's pip cache
-    datasets: tuple[str, ...] = DATASETS
+    datasets: tuple[str, ...] = ()  # choices of the `dataset` input; () for no such input
     count: int = DEFAULT_COUNT
     paths_ignore: tuple[str, ...] = PATHS_IGNORE
     workflow_file: str = "sweep.yml"
@@ -55,31 +54,59 @@ def is_sweepci_source(root: Path) -> bool:
     )
 
 
+def default_install_for(root: Path) -> list[str]:
+    """What the jobs install when sweepci.yaml has no `install:`.
+
+    sweepci's own checkout installs itself from the tree; any other repository
+    installs this released version of sweepci from the package index, plus its
+    requirements.txt when it has one.
+    """
+    from orchestrator.config.install import default_install
+
+    if is_sweepci_source(root):
+        return [".[wandb]"]
+    args = default_install(__version__)
+    if (root / "requirements.txt").is_file():
+        args += ["-r", "requirements.txt"]
+    return args
+
+
 def detect_options(
-    root: Path, project: ProjectConfig, install: str | None = None
+    root: Path,
+    project: ProjectConfig,
+    install: str | None = None,
+    datasets: list[str] | None = None,
 ) -> WorkflowOptions:
     """Options from the repository at `root`: the same files give the same workflow.
 
-    sweepci's own checkout installs itself from the tree; any other repository
-    installs this version of sweepci from the package index, plus its
-    requirements.txt when it has one. `install` (pip arguments as one string)
-    replaces that choice.
+    The jobs pip-install `install:` of sweepci.yaml, else `default_install_for`;
+    `install` (pip arguments as one line, `--install` of render/check) overrides
+    both for one rendering. The `dataset` input's choices are `datasets`, else
+    sweepci.yaml's `datasets:`, else the sweep file's `dataset` values.
     """
+    from orchestrator.config.install import split_install
+    from orchestrator.github.inputs import dataset_choices
+
     workflow_file = project.workflow
     if install is not None:
-        args = shlex.split(install)
-    elif is_sweepci_source(root):
-        args = [".[wandb]"]
+        args = split_install(install)
+    elif project.install is not None:
+        args = list(project.install)
     else:
-        args = [f"sweepci[wandb]=={__version__}"]
-        if (root / "requirements.txt").is_file():
-            args += ["-r", "requirements.txt"]
+        args = default_install_for(root)
     if not args:
         raise ConfigError("--install needs at least one pip argument")
     cache = [name for name in ("requirements.txt", "pyproject.toml") if (root / name).is_file()]
     # the workflow names the sweepci version it installs, so it keys the cache too
     cache.append((WORKFLOW_DIR / workflow_file).as_posix())
-    return WorkflowOptions(install=args, cache_paths=cache, workflow_file=workflow_file)
+    if datasets is None or project.datasets is not None:
+        datasets = dataset_choices(root, project)
+    return WorkflowOptions(
+        install=args,
+        cache_paths=cache,
+        datasets=tuple(datasets),
+        workflow_file=workflow_file,
+    )
 
 
 def branch_filter(pattern: str) -> str:
@@ -144,7 +171,6 @@ def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
         environments=project.environment_names(),
         count=options.count,
         datasets=list(options.datasets),
-        default_dataset=options.datasets[0],
         sweep_file=project.sweep_file,
         agents=project.agents,
         backend=project.backend,
