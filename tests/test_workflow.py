@@ -178,12 +178,14 @@ def test_the_workflow_follows_sweepci_yaml(tmp_path: Path) -> None:
     }
     assert wf["permissions"] == {}
     assert wf["concurrency"]["group"] == "${{ github.workflow }}-${{ github.ref }}"
-    # only the jobs that fetch main's previous store (the baseline) may read Actions artifacts
+    # only the jobs that fetch main's previous store (the baseline) may read Actions artifacts,
+    # and only the comment job may write to the pull request
     assert {name: job["permissions"] for name, job in wf["jobs"].items()} == {
         "plan": {"contents": "read"},
         "create": {"contents": "read"},
         "agents": {"contents": "read"},
         "report": {"contents": "read", "actions": "read"},
+        "comment": {"contents": "read", "pull-requests": "write"},
         "promote": {"contents": "read", "actions": "read"},
     }
     assert wf["jobs"]["agents"]["environment"] == "${{ needs.plan.outputs.env }}"

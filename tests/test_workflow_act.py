@@ -215,6 +215,8 @@ def test_push_runs_a_sweep_routed_by_branch_and_traced_to_the_commit(
         "Create the sweep": "success",
         "Agent 1/1": "success",
         "Report": "success",
+        # GitHub cannot be reached in this test: no comment, a warning, and the job passes
+        "Comment on the pull request": "success",
     }
     if env == "prod":
         jobs["Promote the best model"] = "success"  # only prod sweeps are promoted

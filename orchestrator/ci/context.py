@@ -108,6 +108,11 @@ def _read_event(env: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
+def read_event_payload(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The event payload at GITHUB_EVENT_PATH ({} when unset); ConfigError when unreadable."""
+    return _read_event(os.environ if env is None else env)
+
+
 def from_github(env: Mapping[str, str], cwd: Path | None = None) -> RunContextInfo:
     """Read GITHUB_* variables and the event payload. On pull_request the commit is the
     PR head (GITHUB_SHA is a merge commit) and the branch is the head branch."""

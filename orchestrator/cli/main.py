@@ -77,6 +77,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "baseline",
         "Fetch main's previous prod store from GitHub Actions.",
     ),
+    "comment": (
+        "orchestrator.cli.comment",
+        "comment",
+        "Post or update the sweep's report on the branch's pull request.",
+    ),
     "sync": ("orchestrator.cli.sync", "sync", "Upload a local sweep's offline runs to W&B."),
     "artifacts": (
         "orchestrator.cli.artifacts",

@@ -23,18 +23,18 @@ DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 
 
-def token_from_env(environ: dict[str, str] | None = None) -> str:
+def token_from_env(
+    environ: dict[str, str] | None = None,
+    needs: str = "`actions: write` (to dispatch) and `actions: read` (to watch)",
+) -> str:
     """The token from GITHUB_TOKEN, else GH_TOKEN; a UsageError (exit 2, like a missing
-    WANDB_API_KEY) when neither is set."""
+    WANDB_API_KEY) when neither is set. `needs` names the permissions in that message."""
     env = os.environ if environ is None else environ
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         value = env.get(name, "").strip()
         if value:
             return value
-    raise UsageError(
-        "no GitHub token: set GITHUB_TOKEN or GH_TOKEN to a token with `actions: write` "
-        "(to dispatch) and `actions: read` (to watch)"
-    )
+    raise UsageError(f"no GitHub token: set GITHUB_TOKEN or GH_TOKEN to a token with {needs}")
 
 
 class GitHubUnreachable(BackendError):

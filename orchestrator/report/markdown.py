@@ -19,6 +19,7 @@ import re
 import unicodedata
 from typing import Any
 
+from orchestrator.report.mermaid import best_so_far_chart
 from orchestrator.report.model import ReportModel, display, flatten
 from orchestrator.store.records import RunRecord
 from orchestrator.templating import render
@@ -130,6 +131,9 @@ def markdown_context(model: ReportModel, max_rows: int = MAX_TABLE_ROWS) -> dict
             for r in model.failures
         ],
         "lineage": _lineage_lines(model),
+        "chart": best_so_far_chart(
+            model.values, sweep.metric_name or "metric", sweep.metric_goal != "minimize"
+        ) if sweep.metric_name else "",
     }  # fmt: skip
 
 

@@ -103,6 +103,8 @@ class ReportModel:
     points: list[RunPoint] = field(default_factory=list)
     histories: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     lineage: Lineage | None = None
+    #: (seq, metric value) of every run with a value, in run order (the Mermaid chart)
+    values: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def branch(self) -> str | None:
@@ -277,6 +279,14 @@ def build_report(
     )
     if best is not None:
         model.lineage = lineage_of(store, best, sweep.metric_name)
+    model.values = [
+        (int(seq), float(value))
+        for seq, value in store.query(
+            "SELECT seq, metric_value FROM runs WHERE sweep_id = ? AND metric_value IS NOT NULL "
+            "ORDER BY seq",
+            (sweep.id,),
+        )
+    ]
     if charts:
         model.points = _points(store, sweep)
         metric = sweep.metric_name or (model.metrics[0] if model.metrics else None)

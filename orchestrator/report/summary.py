@@ -34,11 +34,23 @@ def baseline_outputs(comparison: BaselineComparison) -> dict[str, str]:
     }
 
 
-def publish(model: ReportModel) -> str:
-    """Append the Markdown of `model` to the job summary and set the baseline outputs."""
+def best_outputs(model: ReportModel, sweep_url: str | None = None) -> dict[str, str]:
+    """Step outputs naming the sweep and its best run (empty strings when there is none)."""
+    best = model.best
+    value = best.metric_value if best is not None else None
+    return {
+        "sweep-id": model.sweep.remote_path or model.sweep.id,
+        "best-run": best.id if best is not None else "",
+        "best-metric": f"{value:.6g}" if value is not None else "",
+        "sweep-url": sweep_url or "",
+    }
+
+
+def publish(model: ReportModel, sweep_url: str | None = None) -> str:
+    """Append the Markdown of `model` to the job summary; set the best-run and baseline outputs."""
     markdown = render_markdown(model)
     append_summary(markdown)
-    set_outputs(baseline_outputs(model.baseline))
+    set_outputs({**best_outputs(model, sweep_url), **baseline_outputs(model.baseline)})
     return markdown
 
 

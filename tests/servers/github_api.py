@@ -11,7 +11,8 @@ A past run may come from a pull request (`event="pull_request"`), from a
 fork (`head_repository="mallory/wine-quality"`: a fork's pull request from
 its own `main` is listed with `head_branch: main`, as on GitHub), or from
 any other event; `exclude_pull_requests=true` only empties `pull_requests`,
-as GitHub's does. `GET /repos/{o}/{r}` names the default branch. Every
+as GitHub's does. `GET /repos/{o}/{r}` names the default branch. `prs`
+holds pull requests, issue comments and reactions (github_issues.py). Every
 request is recorded; any endpoint can be told to fail with a status a number
 of times (with Retry-After or rate-limit headers).
 """
@@ -30,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.servers import github_issues
+
 _ROUTES = [
     (
         "POST",
@@ -43,6 +46,7 @@ _ROUTES = [
     ("GET", "artifacts", re.compile(r"^/repos/([^/]+)/([^/]+)/actions/runs/(\d+)/artifacts$")),
     ("GET", "download", re.compile(r"^/repos/([^/]+)/([^/]+)/actions/artifacts/(\d+)/zip$")),
     ("GET", "blob", re.compile(r"^/_blobs/(\d+)\.zip$")),
+    *github_issues.ROUTES,
 ]
 ARTIFACT_ID = 77
 OLD_RUN_ID = 1000
@@ -114,6 +118,8 @@ class GitHubStandIn:
         self.past_runs: dict[int, PastRun] = {}
         self._artifact_zips: dict[int, bytes] = {}
         self._run_polls = 0
+        # pull requests, their comments and reactions (tests/servers/github_issues.py)
+        self.prs = github_issues.PullRequests(repo)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -306,6 +312,8 @@ class GitHubStandIn:
 
     def answer(self, endpoint: str, groups: tuple[str, ...], request: Recorded) -> tuple[int, Any]:
         """(status, JSON payload or bytes) for a routed, authorised request."""
+        if endpoint in github_issues.ENDPOINTS:
+            return self.prs.answer(endpoint, groups, request.query, request.body)
         if endpoint in ("repo", "dispatch", "runs_list", "run", "jobs", "artifacts", "download"):
             if f"{groups[0]}/{groups[1]}" != self.repo:
                 return 404, {"message": "Not Found"}
@@ -419,5 +427,6 @@ def _make_handler(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
 
         do_GET = _handle
         do_POST = _handle
+        do_PATCH = _handle
 
     return Handler
