@@ -57,6 +57,48 @@ agents: 8
 """,
     "auto-one-env": "environments:\n  dev: {branches: ['*']}\nbackend: auto\n",
     "no-promote": "backend: local\npromote: false\n",
+    # actions: settings (tests/test_workflow_settings.py checks what each renders)
+    "gpu-self-hosted": """\
+environments:
+  prod: {branches: [main, "release/*"]}
+  dev: {branches: ["*"]}
+actions:
+  runs-on: {group: sweepers, labels: [linux]}
+  timeout-minutes: 20
+  env: {HF_HOME: /cache/hf, EPOCHS: 3}
+  push: {paths: ["src/**", "sweeps/**"]}
+  agents:
+    runs-on: [self-hosted, gpu]
+    timeout-minutes: 240
+    gpus: auto
+    gpus-per-run: 2
+    env: {DATA_DIR: data}
+    setup:
+      - name: Pull the data
+        run: |
+          dvc pull
+          echo "it's $DATA_DIR" && ls "$DATA_DIR"
+      - uses: iterative/setup-dvc@3dfff14c7df3c4eb6f02154d4a1da1a70d4a1e1b
+        with: {version: "3.0"}
+      - run: python -m pip install dvc
+""",
+    "manual-only-group": """\
+backend: wandb
+environments:
+  prod: {branches: ["v[0-9]*"]}
+  dev: {branches: ["*"]}
+actions:
+  triggers: [workflow_dispatch]
+  agents:
+    runs-on: {group: gpu-farm}
+    gpus: "0,1"
+""",
+    "push-only-branches": """\
+actions:
+  triggers: [push]
+  push: {branches: [main, "exp/**"], paths-ignore: ["notebooks/**"]}
+  agents: {runs-on: a100, timeout-minutes: 7200}
+""",
 }
 # the repository around it: sweepci's own checkout, a user's with or without requirements.txt
 REPO_KINDS = {
@@ -74,8 +116,14 @@ def _lint_json(cmd: list[str]) -> list:
     return json.loads(proc.stdout or "[]")
 
 
+ACTIONLINT_CONFIG = Path(__file__).parent / "actionlint.yaml"  # the variants' runner labels
+
+
 def actionlint(files: list[Path]) -> list:
-    return _lint_json([str(BIN / "actionlint"), "-format", "{{json .}}", *map(str, files)])
+    return _lint_json(
+        [str(BIN / "actionlint"), "-config-file", str(ACTIONLINT_CONFIG), "-format",
+         "{{json .}}", *map(str, files)]
+    )  # fmt: skip
 
 
 def zizmor(files: list[Path]) -> list:
@@ -138,11 +186,13 @@ def test_linters_find_nothing_in_this_repositorys_workflows() -> None:
 
 def test_every_action_is_pinned_to_a_full_sha_from_pins(every_rendering: list[Path]) -> None:
     known = {pin.ref for pin in PINS.values()}
+    # a project's own setup steps (sweepci.yaml `actions.agents.setup`), pinned by SHA too
+    setup = {"iterative/setup-dvc@3dfff14c7df3c4eb6f02154d4a1da1a70d4a1e1b"}
     for path in [*every_rendering, *(REPO_ROOT / ".github" / "workflows").glob("*.yml")]:
-        uses = re.findall(r"uses:\s*(\S+)", path.read_text())
+        uses = {u.strip('"') for u in re.findall(r"uses:\s*(\S+)", path.read_text())}
         assert uses, path
-        assert set(uses) <= known, (
-            f"{path.name}: {set(uses) - known} is not a pin from orchestrator/github/pins.py"
+        assert uses <= known | setup, (
+            f"{path.name}: {uses - known} is not a pin from orchestrator/github/pins.py"
         )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator.config.actions import ActionsSettings, parse_actions
 from orchestrator.config.install import install_arguments
 from orchestrator.config.problems import did_you_mean, locate, type_name
 from orchestrator.config.yamlload import load_yaml_file
@@ -27,6 +28,7 @@ KNOWN_KEYS = {
     "promote",
     "install",
     "datasets",
+    "actions",
 }
 BACKENDS = ("auto", "local", "wandb")
 
@@ -65,6 +67,8 @@ class ProjectConfig:
     #: choices of the workflow's `dataset` input (None: the sweep file's `dataset` values;
     #: [] for no such input)
     datasets: list[str] | None = None
+    #: how the generated workflow runs: runners, timeouts, setup steps, env, triggers
+    actions: ActionsSettings = field(default_factory=ActionsSettings)
 
     def environment_names(self) -> list[str]:
         return [e.name for e in self.environments]
@@ -152,6 +156,7 @@ def load_project(path: str | Path | None = None) -> ProjectConfig:
         raise fail((), "repository", f"must look like OWNER/NAME, not {cfg.repository!r}")
     if "environments" in data:
         cfg.environments = _environments(data["environments"], fail)
+    cfg.actions = parse_actions(data.get("actions"), fail)
     return cfg
 
 

@@ -19,6 +19,7 @@ from orchestrator import __version__
 from orchestrator.config.project import BACKENDS, ProjectConfig
 from orchestrator.errors import ConfigError, NotFoundError
 from orchestrator.github.pins import PINS
+from orchestrator.github.render_actions import cancel_in_progress, env_block, runs_on, steps_block
 from orchestrator.promote import PROD, WORSE_PHRASE
 from orchestrator.templating import render
 
@@ -155,7 +156,8 @@ def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
     """The text of the sweep workflow for this project."""
     if project.backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}", key="backend")
-    branches = branch_filters(project)
+    actions = project.actions
+    branches = actions.branches if actions.branches is not None else branch_filters(project)
     if not branches:
         raise ConfigError(
             "no environment lists a branch, so no push would start a sweep; add branches to 'environments'",
@@ -167,7 +169,23 @@ def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
         pins=PINS,
         q=_quoted,
         branches=branches,
-        paths_ignore=list(options.paths_ignore),
+        paths_ignore=list(actions.paths_ignore),
+        paths=list(actions.paths),
+        triggers=actions.triggers,
+        # without workflow_dispatch there are no inputs: the plan job gets "" (the defaults)
+        inp=lambda name: (
+            f"${{{{ inputs.{name} }}}}" if "workflow_dispatch" in actions.triggers else '""'
+        ),
+        cancel_in_progress=cancel_in_progress(project, PROD),
+        workflow_env=env_block(actions.env, 0),
+        light_runs_on=runs_on(actions.runs_on),
+        light_timeout=actions.timeout_minutes,
+        agent_runs_on=runs_on(actions.agents.runs_on),
+        agent_timeout=actions.agents.timeout_minutes,
+        agent_env=env_block(actions.agents.env, 4),
+        agent_setup=steps_block(actions.agents.setup, 6),
+        gpus=actions.agents.gpus,
+        gpus_per_run=actions.agents.gpus_per_run,
         environments=project.environment_names(),
         count=options.count,
         datasets=list(options.datasets),
