@@ -26,7 +26,7 @@ def test_the_settings_shape_the_workflow(tmp_path: Path) -> None:
     assert agents["runs-on"] == ["self-hosted", "gpu"]
     assert agents["timeout-minutes"] == 240
     assert agents["env"] == {"DATA_DIR": "data"}
-    for name in ("plan", "create", "report", "promote"):
+    for name in ("plan", "create", "report", "promote", "comment"):
         assert jobs[name]["runs-on"] == {"group": "sweepers", "labels": ["linux"]}, name
         assert jobs[name]["timeout-minutes"] == 20, name
     assert wf["env"] == {"HF_HOME": "/cache/hf", "EPOCHS": "3"}
