@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestrator.agent.wandb_hook import WANDB_LOG_FILE_ENV
+
 _ENVVAR = re.compile(r"\$\{envvar:([A-Z0-9_]*)\}")
 
 #: environment variables never passed to a local-backend child: secrets must not
@@ -115,6 +117,7 @@ def child_environment(
     param_path: Path,
     wandb_dir: Path,
     metrics_file: Path,
+    wandb_log_file: Path | None = None,
     offline: bool = True,
     strip_secrets: bool = True,
 ) -> dict[str, str]:
@@ -137,6 +140,11 @@ def child_environment(
         SWEEPCI_RUN_ID=run_id,
         PYTHONUNBUFFERED="1",
     )
+    # the start-up hook (agent/wandb_hook.py) copies wandb.log's values there, live
+    if wandb_log_file is not None:
+        env[WANDB_LOG_FILE_ENV] = str(wandb_log_file)
+    else:
+        env.pop(WANDB_LOG_FILE_ENV, None)
     if entity:
         env["WANDB_ENTITY"] = entity
     else:

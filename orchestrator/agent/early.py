@@ -1,18 +1,71 @@
-"""Early termination on the local backend: W&B's hyperband over the sweep's metric histories."""
+"""Early termination on the local backend: W&B's hyperband over every run of the sweep.
+
+Each agent judges its own running run; the other runs, running ones
+included, are read from the store's traces (written live by their agents),
+so parallel agents judge against each other as W&B's engine judges all the
+runs of a sweep together.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from typing import Any
 
+from orchestrator.agent.loop import EarlyStop
 from orchestrator.config.sweep import SweepConfig
-from orchestrator.search.hyperband import Hyperband, Savings, compute_saved, hyperband_stops
+from orchestrator.search.hyperband import (
+    Hyperband,
+    Savings,
+    compute_saved,
+    judge,
+    trace_thresholds,
+)
+from orchestrator.search.trace import MetricTrace
 from orchestrator.store.db import Store
 from orchestrator.store.records import KILLED, RunRecord, SweepRecord
+from orchestrator.store.traces import sweep_traces
 
-REFRESH_S = 2.0  # how often the other runs' histories are re-read from the store
+REFRESH_S = 0.5  # how often the other runs' traces are re-read from the store
+
+
+class HyperbandStopper(EarlyStop):
+    """The agent's callback: a reason to stop its running run now, or None."""
+
+    def __init__(self, store: Store, sweep: SweepRecord, config: SweepConfig):
+        assert config.early_terminate is not None and config.metric is not None
+        self.store, self.sweep = store, sweep
+        self.hyperband = Hyperband.from_settings(config.early_terminate.model_dump())
+        self.metric, self.maximize = config.metric.name, config.metric.goal == "maximize"
+        self.bands = self.hyperband.band_set
+        self._others: dict[str, MetricTrace] = {}
+        self._read_at = -1e9
+        self._judged: tuple[str, int, int] | None = None
+        self._version = 0
+
+    def __call__(self, run: RunRecord, trace: MetricTrace) -> str | None:
+        now = time.monotonic()
+        if now - self._read_at >= REFRESH_S:
+            fresh = {
+                rid: rt.trace
+                for rid, rt in sweep_traces(self.store, self.sweep.id, self.metric).items()
+            }
+            self._read_at = now
+            if fresh != self._others:
+                self._others, self._version = fresh, self._version + 1
+        key = (run.id, trace.n, self._version)
+        if key == self._judged or not trace.n:
+            return None  # nothing changed since the last verdict
+        self._judged = key
+        traces = dict(self._others)
+        traces[run.id] = trace
+        limits = trace_thresholds(self.hyperband, traces, self.maximize)
+        stop = judge(self.hyperband, run.id, trace, limits, self.maximize, self.metric)
+        return stop.reason if stop else None
+
+
+def hyperband_stopper(store: Store, sweep: SweepRecord, config: SweepConfig) -> HyperbandStopper:
+    """The early-termination rule of a sweep with `early_terminate: {type: hyperband}`."""
+    return HyperbandStopper(store, sweep, config)
 
 
 def metric_histories(
@@ -37,31 +90,6 @@ def metric_histories(
         if (r["reason"] or "").startswith("hyperband")
     }
     return histories, stopped
-
-
-def hyperband_stopper(
-    store: Store, sweep: SweepRecord, config: SweepConfig
-) -> Callable[[RunRecord, list[dict[str, Any]]], str | None]:
-    """A callback for the agent: given a running run and its live rows, a reason to stop it, or None."""
-    assert config.early_terminate is not None and config.metric is not None
-    hb = Hyperband.from_settings(config.early_terminate.model_dump())
-    metric, goal = config.metric.name, config.metric.goal
-    cache: dict[str, Any] = {"at": 0.0, "histories": {}}
-
-    def decide(run: RunRecord, rows: list[dict[str, Any]]) -> str | None:
-        now = time.monotonic()
-        if now - cache["at"] > REFRESH_S:
-            cache["histories"], _ = metric_histories(store, sweep.id, metric)
-            cache["at"] = now
-        mine = [row[metric] for row in rows if metric in row]
-        if not mine:
-            return None
-        histories = dict(cache["histories"])
-        histories[run.id] = mine
-        stops = hyperband_stops(hb, histories, running=[run.id], goal=goal, metric=metric)
-        return stops[0].reason if stops else None
-
-    return decide
 
 
 def savings(store: Store, sweep: SweepRecord) -> Savings | None:

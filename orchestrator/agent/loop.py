@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from orchestrator.agent.capture import capture_after_run
-from orchestrator.agent.collect import collect_metrics, metric_of
+from orchestrator.agent.collect import collect_metrics, final_trace, metric_of
 from orchestrator.agent.command import (
     build_argv,
     child_environment,
@@ -22,6 +22,7 @@ from orchestrator.agent.command import (
 )
 from orchestrator.agent.device_lock import hold_devices
 from orchestrator.agent.gpus import slot_text
+from orchestrator.agent.livemetrics import HOOK_FILE, LiveMetrics
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.agent.process import run_process
 from orchestrator.agent.progress import Progress
@@ -29,6 +30,7 @@ from orchestrator.config.sweep import SweepConfig
 from orchestrator.errors import Interrupted, SweepFailed
 from orchestrator.search.base import Sampler, Trial
 from orchestrator.search.space import Space
+from orchestrator.search.trace import MetricTrace
 from orchestrator.store import claims, recovery
 from orchestrator.store import runs as store_runs
 from orchestrator.store.db import Store
@@ -42,8 +44,21 @@ from orchestrator.store.records import (
     SweepRecord,
     new_id,
 )
+from orchestrator.store.traces import save_trace
 
 HEARTBEAT_EVERY_S = 5.0
+#: how often a running run's trace is written for the other agents to judge theirs against
+TRACE_EVERY_S = 0.2
+
+
+class EarlyStop:
+    """What the agent asks while a run goes: a reason to stop it now, or None."""
+
+    #: the iterations whose values the rule reads (search/trace.py)
+    bands: frozenset[int] = frozenset()
+
+    def __call__(self, run: RunRecord, trace: MetricTrace) -> str | None:
+        raise NotImplementedError
 
 
 class StopFlag:
@@ -109,7 +124,7 @@ class Agent:
         context: RunContext,
         options: AgentOptions,
         progress: Progress,
-        early_stop: Callable[[RunRecord, list[dict[str, Any]]], str | None] | None = None,
+        early_stop: EarlyStop | None = None,
     ):
         self.store = store
         self.sweep = sweep
@@ -232,6 +247,7 @@ class Agent:
             param_path=param_path,
             wandb_dir=wandb_dir,
             metrics_file=run_dir / "metrics.jsonl",
+            wandb_log_file=run_dir / HOOK_FILE,
         )
         if self.options.devices:
             argv_env["CUDA_VISIBLE_DEVICES"] = slot_text(self.options.devices)
@@ -243,8 +259,17 @@ class Agent:
 
             args_json_file.write_text(json.dumps(params))
         self.progress.run_started(run)
-        live = LiveState(run_dir / "metrics.jsonl")
+        metric = self.config.metric.name if self.config.metric else None
+        bands = self.early_stop.bands if self.early_stop is not None else frozenset()
+        live = LiveMetrics(run_dir, metric, bands)
         last_beat = [time.monotonic()]
+        saved = [0, 0.0]  # trace length and time of the last trace written
+
+        def share_trace(now: float, force: bool = False) -> None:
+            trace = live.trace()
+            if metric and trace.n != saved[0] and (force or now - saved[1] >= TRACE_EVERY_S):
+                save_trace(self.store, run.id, metric, trace)
+                saved[0], saved[1] = trace.n, now
 
         def poll() -> tuple[str, str] | None:
             if self.stop.event.is_set():
@@ -261,9 +286,12 @@ class Agent:
                     "killed",
                     f"time budget of {self.options.time_budget:g} s spent (--time-budget)",
                 )
-            if self.early_stop is not None and live.update():
-                reason = self.early_stop(run, live.rows)
+            live.update()
+            share_trace(now)
+            if self.early_stop is not None:
+                reason = self.early_stop(run, live.trace())
                 if reason:
+                    share_trace(now, force=True)
                     return ("killed", reason)
             return None
 
@@ -278,10 +306,16 @@ class Agent:
             poll=poll,
             echo=self.options.echo,
         )
-        live.update()
-        summary, history = collect_metrics(wandb_dir, run.id, live.rows)
+        live.finish()
+        for line in live.warnings(run.id):
+            _warn(line)
+        summary, history = collect_metrics(wandb_dir, run.id, live)
         capture_after_run(self.store, wandb_dir, run)  # never raises: a failure is one warning line
-        value = metric_of(summary, self.config.metric.name if self.config.metric else None)
+        value = metric_of(summary, metric)
+        if metric:
+            save_trace(
+                self.store, run.id, metric, final_trace(metric, summary, history, live, bands)
+            )
         if outcome.stop_kind == "interrupted":
             state, reason = INTERRUPTED, outcome.stop_reason
         elif outcome.stop_kind == "killed":
@@ -312,36 +346,16 @@ class Agent:
         return state
 
 
-class LiveState:
-    """Rows from the live metrics channel (SWEEPCI_METRICS_FILE), read incrementally."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.offset = 0
-        self.rows: list[dict[str, Any]] = []
-
-    def update(self) -> bool:
-        from orchestrator.agent.live import read_new_lines
-
-        if not self.path.exists():
-            return False
-        records, self.offset = read_new_lines(self.path, self.offset)
-        for rec in records:
-            row = dict(rec.get("metrics", {}))
-            if rec.get("step") is not None:
-                row["_step"] = rec["step"]
-            else:
-                row["_step"] = len(self.rows)
-            self.rows.append(row)
-        return bool(records)
-
-
 def _reload(store: Store, run_id: str) -> RunRecord:
     from orchestrator.store.queries import get_run
 
     run = get_run(store, run_id)
     assert run is not None
     return run
+
+
+def _warn(text: str) -> None:
+    print(f"sweepci: warning: {text}", file=sys.stderr, flush=True)
 
 
 def _signal_name(signum: int | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from orchestrator.errors import Location, StoreError, UsageError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 #: seconds a command waits for another process's write lock before giving up
@@ -151,8 +151,27 @@ _V4_TO_V5 = """
 ALTER TABLE runs ADD COLUMN devices TEXT;
 """
 
+# v6: each run's metric as the search reads it (hyperband's bracket values, bayes's
+# extremum and latest value), kept up to date while the run goes so that parallel
+# agents judge their runs against each other's (see search/trace.py)
+_V5_TO_V6 = """
+CREATE TABLE run_traces (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id),
+    metric TEXT NOT NULL,
+    trace_json TEXT NOT NULL,
+    updated_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
 # version -> SQL that upgrades from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _V1_TO_V2, 3: _V2_TO_V3, 4: _V3_TO_V4, 5: _V4_TO_V5}
+MIGRATIONS: dict[int, str] = {
+    1: _SCHEMA_V1,
+    2: _V1_TO_V2,
+    3: _V2_TO_V3,
+    4: _V3_TO_V4,
+    5: _V4_TO_V5,
+    6: _V5_TO_V6,
+}
 
 
 class Store:

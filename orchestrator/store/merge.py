@@ -122,3 +122,4 @@ def _merge_one(conn: sqlite3.Connection, result: MergeResult) -> None:
     before = conn.total_changes
     conn.execute("INSERT OR IGNORE INTO history SELECT * FROM src.history")
     result.history_rows += conn.total_changes - before
+    conn.execute("INSERT OR IGNORE INTO run_traces SELECT * FROM src.run_traces")
