@@ -144,6 +144,7 @@ def resume_sweep(
 
     with open_store(store_path, create=False) as store:
         sweep = store_runs.get_sweep(store, sweep_id)
+        refuse_reproduction_sweep(sweep)
         recovery.recover_stale_runs(store, sweep.id)
         done = claims.active_run_count(store, sweep.id)
         if sweep.status == "finished" and not count:
@@ -165,6 +166,16 @@ def resume_sweep(
     options.count = None
     options.max_total = target
     return _drive(handle, context, options, parallel, store_path, quiet, as_json, debug, slots)
+
+
+def refuse_reproduction_sweep(sweep: Any) -> None:
+    """A reproduction (sweepci reproduce) is one run of a given config at a given commit:
+    its sweep takes no further runs from an agent, which would search and use this checkout."""
+    if sweep.flags.get("reproduces"):
+        raise UsageError(
+            f"sweep {sweep.id} is the rerun of run {sweep.flags['reproduces']} (sweepci reproduce) "
+            f"and takes no more runs; run sweepci reproduce {sweep.flags['reproduces']} again"
+        )
 
 
 def _stored_tags(ci: dict, env: str | None) -> list[str]:
@@ -203,6 +214,7 @@ def join_sweep(
 
     with open_store(store_path, create=False) as store:
         sweep = store_runs.get_sweep(store, sweep_id)
+        refuse_reproduction_sweep(sweep)
     context = RunContext(
         project=sweep.project,
         env=sweep.env,

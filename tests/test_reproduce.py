@@ -215,6 +215,12 @@ def test_a_run_from_uncommitted_changes_needs_dirty_which_is_recorded(tmp_path: 
     sweeps = json.loads(sweepci("sweeps", "--store", str(store), "--json", cwd=repo).stdout)
     (again,) = [s for s in sweeps if s["flags"].get("reproduces") == original["id"]]
     assert again["flags"]["dirty"] is True
+    # a reproduction sweep takes no further runs: an agent would search, in this checkout
+    count = sqlite3.connect(store).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    for args in (["run", "--resume", again["id"]], ["agent", again["id"]]):
+        proc = sweepci(*args, "--count", "1", "--store", str(store), cwd=repo)
+        assert proc.returncode == 2 and "takes no more runs" in proc.stderr, proc.stderr
+    assert sqlite3.connect(store).execute("SELECT COUNT(*) FROM runs").fetchone()[0] == count
 
 
 def test_unknown_runs_and_places_are_one_line_errors(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.agent.progress import Progress
 from orchestrator.backends.base import Backend, RunView, SweepHandle
 from orchestrator.config.sweep import SweepConfig, config_from_dict
-from orchestrator.errors import Interrupted, SweepFailed
+from orchestrator.errors import Interrupted, SweepFailed, UsageError
 from orchestrator.store import open_store
 from orchestrator.store import runs as store_runs
 from orchestrator.store.queries import leaderboard
@@ -72,6 +72,8 @@ class LocalBackend(Backend):
     ) -> AgentResult:
         with open_store(self.store_path) as store:
             sweep = store_runs.get_sweep(store, handle.id)
+            if sweep.flags.get("reproduces"):  # its one run is launched by sweepci reproduce
+                raise UsageError(f"sweep {sweep.id} is a reproduction and takes no agent")
             config = config_from_dict(sweep.config, sweep.sweep_file or "<stored sweep>")
             sampler = sampler_of(
                 config, sweep.seed + (sweep.shard_index if config.method == "bayes" else 0)
