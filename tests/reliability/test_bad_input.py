@@ -179,6 +179,7 @@ WRITE_COMMANDS = {
     "create": ["create", "s.yaml", "--backend", "local", "--store", STORE],
     "run": ["run", "s.yaml", "--backend", "local", "--count", "1", "--store", STORE],
     "merge_output": ["merge", "good.db", "-o", STORE],
+    "reproduce": ["reproduce", "good1", "--store", STORE],
 }
 # an empty file or no file is a new store to commands that create one
 CREATES_STORE = {
@@ -472,6 +473,17 @@ ARGUMENTS: list[tuple[str, list[str]]] = [
     ("runs-commit-short", ["runs", "--commit", "abc"]),
     ("runs-commit-too-long", ["runs", "--commit", "a" * 41]),
     ("runs-limit-zero", ["runs", "--limit", "0"]),
+    ("runs-commit-option-injection", ["runs", "--commit=--output=pwned"]),
+    ("runs-commit-unknown-revision", ["runs", "--commit", "HEAD~99"]),
+    ("show-run-or-sweep-unknown", ["show", "zzzzzzzz"]),
+    ("show-wandb-without-key", ["show", "ent/proj/run1"]),
+    ("reproduce-no-run", ["reproduce"]),
+    ("reproduce-unknown-run", ["reproduce", "nosuch"]),
+    ("reproduce-rtol-nan", ["reproduce", "good1", "--rtol", "nan"]),
+    ("reproduce-atol-negative", ["reproduce", "good1", "--atol", "-1"]),
+    ("reproduce-metric-empty-store", ["reproduce", "nosuch", "--metric", "f1"]),
+    ("reproduce-wandb-without-key", ["reproduce", "ent/proj/run1"]),
+    ("reproduce-timeout-nan", ["reproduce", "good1", "--run-timeout", "nan"]),
     ("merge-no-sources", ["merge", "-o", "out.db"]),
     ("merge-no-output", ["merge", STORE]),
     ("merge-source-missing", ["merge", "nope.db", "-o", "out.db"]),
