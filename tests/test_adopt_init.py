@@ -166,7 +166,7 @@ def test_install_of_sweepci_yaml_reaches_every_job_and_check_respects_it(tmp_pat
     assert load_project(repo / "sweepci.yaml").install == [GIT_REF]
     wf = _workflow(repo)
     lines = _install_lines(wf)
-    assert len(lines) == len(wf["jobs"]) == 4  # plan, create, agents, report
+    assert len(lines) == len(wf["jobs"]) == 5  # plan, create, agents, report, comment
     for line in lines:
         assert shlex.split(line) == ["python", "-m", "pip", "install", GIT_REF]
     assert sweepci("workflow", "check", cwd=repo).returncode == 0

@@ -166,6 +166,7 @@ def every_rendering(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         repo = make_repo(out / f"init-{backend}", branch="main")
         sweepci("init", "--backend", backend, cwd=repo, check=True)
         files.append(repo / ".github" / "workflows" / "sweep.yml")
+        files.append(repo / ".github" / "workflows" / "sweep-chatops.yml")  # /sweep comments
     return files
 
 
@@ -481,7 +482,10 @@ def test_init_never_replaces_files_without_force_and_keeps_the_users_sweep(tmp_p
     again = sweepci("init", cwd=repo)
 
     assert again.returncode == 2
-    assert "sweepci.yaml, .github/workflows/sweep.yml already exists; pass --force" in again.stderr
+    assert (
+        "sweepci.yaml, .github/workflows/sweep.yml, .github/workflows/sweep-chatops.yml "
+        "already exists; pass --force" in again.stderr
+    )
     assert (repo / "sweepci.yaml").read_text() == "agents: 5\n"
 
     forced = sweepci("init", "--force", cwd=repo, check=True)

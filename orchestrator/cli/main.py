@@ -82,6 +82,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "comment",
         "Post or update the sweep's report on the branch's pull request.",
     ),
+    "chatops": (
+        "orchestrator.cli.chatops",
+        "chatops",
+        "Start a sweep of a PR's branch from a /sweep comment.",
+    ),
     "sync": ("orchestrator.cli.sync", "sync", "Upload a local sweep's offline runs to W&B."),
     "artifacts": (
         "orchestrator.cli.artifacts",

@@ -97,15 +97,17 @@ def workflow() -> None:
     """Render or drift-check the GitHub Actions sweep workflow, from sweepci.yaml."""
 
 
-def _rendered(project_file: str | None, install: str | None):
+def _rendered_all(project_file: str | None, install: str | None):
+    """(sweep workflow text, its path, [(text, path) of the other generated workflows])."""
     from orchestrator.config.project import load_project
     from orchestrator.github.render import detect_options, render_workflow, workflow_path
+    from orchestrator.github.render_chatops import chatops_path, render_chatops_workflow
 
     root = Path.cwd()
     project = load_project(project_file)
-    return render_workflow(project, detect_options(root, project, install)), workflow_path(
-        root, project
-    )
+    options = detect_options(root, project, install)
+    others = [(render_chatops_workflow(project, options), chatops_path(root, project))]
+    return render_workflow(project, options), workflow_path(root, project), others
 
 
 @workflow.command()
@@ -119,15 +121,19 @@ def _rendered(project_file: str | None, install: str | None):
 @project_file_option
 @install_option
 def render(output, project_file, install) -> int:
-    """Write the sweep workflow rendered from sweepci.yaml."""
-    text, default_path = _rendered(project_file, install)
+    """Write the sweep workflow rendered from sweepci.yaml (and, without -o, the ChatOps
+    workflow beside it, which starts the sweep from a `/sweep` pull-request comment)."""
+    text, default_path, others = _rendered_all(project_file, install)
     if output == "-":
         click.echo(text, nl=False)
         return 0
-    path = Path(output) if output else default_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {os.path.relpath(path)}")
+    written = [(text, Path(output) if output else default_path)]
+    if not output:
+        written += others
+    for body, path in written:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+        click.echo(f"wrote {os.path.relpath(path)}")
     return 0
 
 
@@ -146,16 +152,17 @@ def check(path, project_file, install) -> int:
     from orchestrator.errors import CheckFailed
     from orchestrator.github.render import check_workflow
 
-    text, default_path = _rendered(project_file, install)
-    target = Path(path) if path else default_path
-    name = os.path.relpath(target)
-    diff = check_workflow(target, text, name)
-    if diff:
-        click.echo(diff, nl=False)
-        raise CheckFailed(
-            f"{name} drifted from sweepci.yaml; run `sweepci workflow render` and commit it"
-        )
-    click.echo(f"{name} is up to date")
+    text, default_path, others = _rendered_all(project_file, install)
+    checked = [(text, Path(path) if path else default_path)] + ([] if path else others)
+    for body, target in checked:
+        name = os.path.relpath(target)
+        diff = check_workflow(target, body, name)
+        if diff:
+            click.echo(diff, nl=False)
+            raise CheckFailed(
+                f"{name} drifted from sweepci.yaml; run `sweepci workflow render` and commit it"
+            )
+        click.echo(f"{name} is up to date")
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from orchestrator.config.project import BACKENDS, PROJECT_FILE, load_project
 from orchestrator.errors import UsageError
 from orchestrator.github.render import detect_options, render_workflow, workflow_path
+from orchestrator.github.render_chatops import chatops_path, render_chatops_workflow
 from orchestrator.templating import render
 
 DEFAULT_SWEEP_FILE = "sweeps/wine.yaml"
@@ -84,7 +85,13 @@ def init_project(
         raise UsageError(f"--prod-branch {prod_branch!r} is not a branch name")
     project_path = root / PROJECT_FILE
     existing = [
-        p for p in (project_path, root / ".github" / "workflows" / "sweep.yml") if p.exists()
+        p
+        for p in (
+            project_path,
+            root / ".github" / "workflows" / "sweep.yml",
+            root / ".github" / "workflows" / "sweep-chatops.yml",
+        )
+        if p.exists()
     ]
     if existing and not force:
         names = ", ".join(os.path.relpath(p, root) for p in existing)
@@ -138,6 +145,7 @@ def init_project(
 
     done = [_write(project_path, project_text)]
     done.append(_write(workflow_path(root, project), workflow_text))
+    done.append(_write(chatops_path(root, project), render_chatops_workflow(project, options)))
     for path, text in examples:
         done.append(Written(path, "kept") if text is None else _write(path, text))
     if missing:
