@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from tests.conftest import clean_env, git, make_repo, sweepci
@@ -235,3 +240,88 @@ def test_unknown_runs_and_places_are_one_line_errors(tmp_path: Path) -> None:
         proc = sweepci("reproduce", *args, "--store", str(store), cwd=cwd)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert proc.stderr.count("\n") == 1 and expected in proc.stderr, (args, proc.stderr)
+
+
+# the GPU the agent gave it decides the result
+READS_GPU = """import json, os
+value = float(os.environ["CUDA_VISIBLE_DEVICES"]) + 0.25
+with open(os.environ["SWEEPCI_METRICS_FILE"], "a") as out:
+    out.write(json.dumps({"metrics": {"f1": value}}) + "\\n")
+"""
+
+
+def test_the_rerun_gets_the_gpu_the_original_was_given(tmp_path: Path) -> None:
+    repo, store = _project(tmp_path, READS_GPU)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nvidia-smi").write_text("#!/bin/sh\nprintf '0\\n1\\n'\n")  # a stand-in GPU host
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    env = clean_env(
+        PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        SWEEPCI_GPU_LOCK_DIR=str(tmp_path / "locks"),
+    )
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    proc = sweepci(
+        "run", "s.yaml", "--gpus", "1", "--store", str(store), "--json", cwd=repo, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    (original,) = json.loads(proc.stdout)["runs"]
+    gpu = original["summary"]["f1"] - 0.25
+    no_smi = clean_env(SWEEPCI_GPU_LOCK_DIR=str(tmp_path / "locks"))  # the recorded id, not a probe
+    no_smi.pop("CUDA_VISIBLE_DEVICES", None)
+    again = sweepci(
+        "reproduce", original["id"], "--store", str(store), "--json", cwd=repo, env=no_smi
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    result = json.loads(again.stdout)
+    assert result["metrics"][0]["again"] == gpu + 0.25
+    assert f"the rerun was given the original's GPU(s) {int(gpu)}" in " ".join(result["notes"])
+    with sqlite3.connect(store) as conn:  # a forged device list never reaches the rerun
+        conn.execute("UPDATE runs SET devices = ? WHERE id = ?", ("0;rm -rf /", original["id"]))
+        count = conn.execute("SELECT COUNT(*) FROM sweeps").fetchone()[0]
+    forged = sweepci("reproduce", original["id"], "--store", str(store), cwd=repo, env=no_smi)
+    assert forged.returncode == 2 and "not a GPU index" in forged.stderr, forged.stderr
+    assert sqlite3.connect(store).execute("SELECT COUNT(*) FROM sweeps").fetchone()[0] == count
+
+
+SLOW_WHEN_ASKED = """import json, os, sys, time
+if os.environ.get("REPRO_SLEEP"):
+    open(os.environ["REPRO_SLEEP"], "w").write(os.getcwd())
+    time.sleep(60)
+with open(os.environ["SWEEPCI_METRICS_FILE"], "a") as out:
+    out.write(json.dumps({"metrics": {"f1": 0.5}}) + "\\n")
+"""
+
+
+def test_ctrl_c_stops_the_rerun_and_removes_its_checkout(tmp_path: Path) -> None:
+    repo, store = _project(tmp_path, SLOW_WHEN_ASKED)
+    original = _run_once(repo, store)
+    marker = tmp_path / "started"
+    before = _checkout_state(repo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator", "reproduce", original["id"], "--store", str(store)],
+        cwd=repo,
+        env=clean_env(REPRO_SLEEP=str(marker)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        assert marker.exists(), proc.communicate(timeout=30)
+        checkout = Path(marker.read_text())
+        assert checkout.is_dir() and checkout != repo
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert not checkout.exists()
+    assert _checkout_state(repo) == before
+    rows = sqlite3.connect(store).execute(
+        "SELECT state FROM runs WHERE reproduces = ?", (original["id"],)
+    )
+    assert [r[0] for r in rows] == ["interrupted"]

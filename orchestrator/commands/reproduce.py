@@ -99,9 +99,14 @@ def reproduce_local_run(req: ReproduceRequest) -> Reproduction:
     notes = dirty_note((sweep.context or {}).get("dirty"), req.dirty, what)
     repo = repository_of(req.cwd)
     sha = require_commit(repo, original.sha, what)
+    devices = _recorded_devices(original)
     with temporary_worktree(repo, sha) as tree:
         workdir = workdir_in(tree, repo, req.cwd)
-        again = _rerun(req, original, sweep, sha, workdir, bool(notes))
+        again = _rerun(req, original, sweep, workdir, bool(notes), devices)
+    if original.devices:
+        notes.append(
+            f"the rerun was given the original's GPU(s) {original.devices} (CUDA_VISIBLE_DEVICES)"
+        )
     if original.state == "killed":
         notes.append(
             f"{what} was stopped early ({original.reason}); the rerun ran without early termination"
@@ -133,7 +138,23 @@ def reproduce_local_run(req: ReproduceRequest) -> Reproduction:
     return result
 
 
-def _rerun(req: ReproduceRequest, original: Any, sweep: Any, sha: str, workdir: Path, dirty: bool):
+def _recorded_devices(original: Any) -> tuple[str, ...] | None:
+    """The GPUs the agent gave the original (CUDA_VISIBLE_DEVICES), checked: it is store text."""
+    if not getattr(original, "devices", None):
+        return None
+    from orchestrator.agent.gpus import parse_device_list
+
+    return parse_device_list(original.devices, f"the devices recorded for run {original.id}")
+
+
+def _rerun(
+    req: ReproduceRequest,
+    original: Any,
+    sweep: Any,
+    workdir: Path,
+    dirty: bool,
+    devices: tuple[str, ...] | None,
+) -> Any:
     """Launch the original's config with the agent, recorded as a one-run reproduction sweep."""
     from orchestrator.agent.loop import Agent
     from orchestrator.agent.options import AgentOptions, RunContext
@@ -181,6 +202,7 @@ def _rerun(req: ReproduceRequest, original: Any, sweep: Any, sha: str, workdir: 
             space, original.config, config.metric.goal if config.metric else "minimize", sweep.seed
         )
         options = AgentOptions(
+            devices=devices,
             max_total=1,  # the claim after the one run finishes the reproduction sweep
             run_timeout=req.run_timeout,
             max_failures=0,
