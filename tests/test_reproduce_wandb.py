@@ -130,6 +130,11 @@ def test_a_wandb_run_whose_commit_is_missing_or_forged_is_one_line(
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert proc.stderr.count("\n") == 1 and expected in proc.stderr, proc.stderr
     assert not (repo / "pwned").exists()
+    # the sweep's path is still a sweep to `show`, which says what --limit left out
+    listed = sweepci("show", f"ent/proj-dev/{sweep_id}", "--limit", "1", cwd=repo, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "W&B sweep ent/proj-dev/" in listed.stdout
+    assert "1 of 2 runs shown; raise --limit to see more" in listed.stdout
     neither = sweepci("show", "ent/proj-dev/nosuch", cwd=repo, env=env, timeout=120)
     assert (
         neither.returncode == 2

@@ -209,6 +209,8 @@ def print_wandb_results(handle: SweepHandle, as_json: bool = False, limit: int =
         + f": {len(runs)} run(s)"
     )
     click.echo(render_table(["#", "run", "state", *keys, "tags"], rows))
+    if len(runs) > limit:
+        click.echo(f"{limit} of {len(runs)} runs shown; raise --limit to see more")
     if best is not None:
         click.echo(f"best run {best.id}: {metric}={best.metric_value:.6g}")
 

@@ -35,7 +35,9 @@ def show(ident: str, store_path: str, limit: int | None, as_json: bool) -> int:
         from orchestrator.backends.wandb import print_wandb_results
 
         entity, project, sid = ident.split("/")
-        print_wandb_results(SweepHandle("wandb", sid, project, entity), as_json=as_json)
+        print_wandb_results(
+            SweepHandle("wandb", sid, project, entity), as_json=as_json, limit=limit or 20
+        )
         return 0
     from orchestrator.report.run_detail import local_run_detail
     from orchestrator.store import open_store
