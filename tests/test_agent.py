@@ -112,7 +112,11 @@ parameters:
     params = yaml.safe_load(record["param_file"])
     assert params["wandb_version"] == 1 and params["lr"] == {"value": 0.5}
     assert params["name"] == {"value": "two words ünïcode"} and params["flag"] == {"value": False}
-    assert params["ci"]["value"]["branch"] == "feature/x"
+    # wandb.config holds the sweep's parameters only; the CI context travels in the notes
+    assert "ci" not in params
+    from orchestrator.agent.notes import ci_from_notes
+
+    assert ci_from_notes(child["WANDB_NOTES"])["branch"] == "feature/x"
 
 
 def test_failing_program_is_recorded_with_its_stderr_and_exit_1(tmp_path: Path) -> None:

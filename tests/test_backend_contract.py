@@ -9,6 +9,7 @@ adding one entry to ``BACKENDS``.
 
 from __future__ import annotations
 
+import json
 import textwrap
 import time
 from collections.abc import Iterator
@@ -25,9 +26,13 @@ BACKENDS = ["local", "wandb"]
 
 TRAIN = textwrap.dedent(
     """
+    import json
     import wandb
 
     run = wandb.init()
+    # what `Model(**wandb.config)` would receive
+    with open(f"config-{run.id}.json", "w") as fh:
+        json.dump(dict(wandb.config), fh)
     for step in range(3):
         wandb.log({"f1": round(wandb.config.lr * 2 + step * 0.01, 4)})
     run.finish()
@@ -40,6 +45,7 @@ SWEEP = textwrap.dedent(
     metric: {name: f1, goal: maximize}
     parameters:
       lr: {values: [0.1, 0.2, 0.3]}
+      ci: {value: swept}  # a parameter that happens to share the name of sweepci's context
     """
 )
 TAGS = ["branch:feature/contract", "sha:" + "c" * 40, "env:dev", "trigger:push"]
@@ -111,6 +117,10 @@ def swept(
         "second": second,
         "runs": runs,
         "best": best,
+        "configs": {
+            p.stem.removeprefix("config-"): json.loads(p.read_text())
+            for p in project.glob("config-*.json")
+        },
         "seconds": time.monotonic() - started,
     }
 
@@ -129,7 +139,15 @@ def test_an_exhausted_grid_stops_the_agent_early(swept):
 def test_every_run_carries_the_context_tags_and_ci_config(swept):
     for run in swept["runs"]:
         assert set(TAGS) <= set(run.tags)
-        assert {k: run.config["ci"].get(k) for k in CI} == CI
+        assert {k: run.ci.get(k) for k in CI} == CI
+        assert run.config == {"lr": run.config["lr"], "ci": "swept"}
+
+
+def test_wandb_config_in_the_program_is_the_sweeps_parameters_only(swept):
+    configs = swept["configs"]
+    assert set(configs) == {r.id for r in swept["runs"]}
+    for run in swept["runs"]:
+        assert configs[run.id] == {"lr": run.config["lr"], "ci": "swept"}
 
 
 def test_every_run_has_its_metrics(swept):

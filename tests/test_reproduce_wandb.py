@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.agent.notes import ci_from_notes
 from tests.conftest import clean_env, git, make_repo, sweepci
 from tests.servers.wandb_api import CANARY_KEY, WandbStandIn, files_containing, make_sdk_env
 from tests.servers.wandb_graphql import add_finished_run, add_sweep
@@ -67,7 +68,8 @@ def test_a_wandb_run_reproduces_from_a_later_commit_and_a_changed_data_file_does
     ]
     rerun = wandb_server.state.runs[result["rerun"]["id"]]
     assert f"reproduces:{original['id']}" in rerun["tags"] and f"sha:{sha}" in rerun["tags"]
-    assert rerun["config"]["x"] == 3 and rerun["config"]["ci"]["reproduces"] == path
+    assert rerun["config"]["x"] == 3 and "ci" not in rerun["config"]
+    assert ci_from_notes(rerun["notes"])["reproduces"] == path
     assert (
         rerun["project"] == "proj-dev" and rerun["sweep"] != original["sweep_id"]
         if "sweep_id" in original

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.agent.notes import ci_from_notes
 from tests.conftest import clean_env, make_repo, sweepci
 from tests.servers.wandb_api import CANARY_KEY, WandbStandIn, files_containing, make_sdk_env
 
@@ -130,7 +131,8 @@ def test_sync_uploads_every_run_with_tags_config_history_and_summary(synced_twic
         assert run["project"] == "wine-quality-dev" and run["entity"] == server.default_entity
         assert {"branch:feature/x", f"sha:{sha}", "env:dev"} <= set(run["tags"])
         assert run["config"]["lr"] == lr
-        assert run["config"]["ci"]["branch"] == "feature/x" and run["config"]["ci"]["sha"] == sha
+        ci = ci_from_notes(run["notes"])
+        assert ci["branch"] == "feature/x" and ci["sha"] == sha and "ci" not in run["config"]
         assert run["group"] == f"sweep-{local_sweep['sweep_id']}"  # where it came from
         assert run["sweep"] is None  # W&B does not know the local sweep (it would refuse the run)
         assert [row["f1"] for row in run["history"]] == pytest.approx(

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from orchestrator.agent.notes import ci_from_notes
 from orchestrator.backends import wandb_sdk
 from orchestrator.backends.wandb_sdk import SweepRef
 from orchestrator.errors import EXIT_BACKEND, BackendError, MissingDependencyError, UsageError
@@ -123,8 +124,12 @@ def test_every_run_carries_the_tags_and_ci_config_to_the_server(finished_sweep):
         assert upsert["sweep"] == finished_sweep["sweep"].sweep_id
         assert (upsert["entity"], upsert["project"]) == ("team-a", "sweepci-dev")
         config = yaml.safe_load(upsert["config"])  # JSON text
-        assert config["ci"] == {"value": CI_CONFIG}
+        assert "ci" not in config, "wandb.config holds the sweep's parameters only"
         assert config["lr"]["value"] in (0.1, 0.2, 0.3)
+    # the CI context reaches every run as its notes
+    noted = [r.variables for r in server.requests_for("UpsertBucket") if r.variables.get("notes")]
+    assert {u["name"] for u in noted} == {u["name"] for u in upserts}
+    assert all(ci_from_notes(u["notes"]) == CI_CONFIG for u in noted)
 
 
 def test_list_runs_returns_config_metrics_and_tags(finished_sweep):
@@ -133,7 +138,8 @@ def test_list_runs_returns_config_metrics_and_tags(finished_sweep):
     for run in runs:
         assert run["state"] == "finished"
         assert run["tags"] == TAGS
-        assert run["config"] == {"lr": run["config"]["lr"], "ci": CI_CONFIG}
+        assert run["config"] == {"lr": run["config"]["lr"]}
+        assert ci_from_notes(run["notes"]) == CI_CONFIG
         assert run["summary"]["f1"] == round(run["config"]["lr"] * 2 + 0.02, 4)
         assert run["created_at"]
     best = wandb_sdk.best_run(runs, "f1", "maximize")

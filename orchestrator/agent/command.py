@@ -118,6 +118,7 @@ def child_environment(
     wandb_dir: Path,
     metrics_file: Path,
     wandb_log_file: Path | None = None,
+    notes: str | None = None,
     offline: bool = True,
     strip_secrets: bool = True,
 ) -> dict[str, str]:
@@ -154,6 +155,11 @@ def child_environment(
         env["WANDB_TAGS"] = ",".join(tags)
     else:
         env.pop("WANDB_TAGS", None)
+    # the CI context: in the run's notes, never in its config (agent/notes.py)
+    if notes:
+        env["WANDB_NOTES"] = notes
+    else:
+        env.pop("WANDB_NOTES", None)
     if offline:
         env["WANDB_MODE"] = "offline"
         env.setdefault("WANDB_SILENT", "true")

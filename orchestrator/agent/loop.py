@@ -23,6 +23,7 @@ from orchestrator.agent.command import (
 from orchestrator.agent.device_lock import hold_devices
 from orchestrator.agent.gpus import slot_text
 from orchestrator.agent.livemetrics import HOOK_FILE, LiveMetrics
+from orchestrator.agent.notes import run_notes
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.agent.process import run_process
 from orchestrator.agent.progress import Progress
@@ -234,7 +235,8 @@ class Agent:
         (wandb_dir / "wandb").mkdir(parents=True, exist_ok=True)
         params = self.space.nest(run.config)
         param_path = run_dir / "params.yaml"
-        write_param_file(param_path, params, {"ci": self.context.ci})
+        # only the sweep's parameters, as `wandb agent` writes it: the CI context goes to notes
+        write_param_file(param_path, params)
         args_json_file = run_dir / "args.json"
         argv_env = child_environment(
             os.environ,
@@ -248,6 +250,7 @@ class Agent:
             wandb_dir=wandb_dir,
             metrics_file=run_dir / "metrics.jsonl",
             wandb_log_file=run_dir / HOOK_FILE,
+            notes=run_notes(self.context.ci),
         )
         if self.options.devices:
             argv_env["CUDA_VISIBLE_DEVICES"] = slot_text(self.options.devices)

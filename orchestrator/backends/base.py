@@ -43,6 +43,8 @@ class RunView:
     summary: dict[str, Any]
     tags: list[str]
     metric_value: float | None = None
+    #: the CI context the run carries (in the store; on W&B in its notes), never in `config`
+    ci: dict[str, Any] = field(default_factory=dict)
 
 
 class Backend(abc.ABC):

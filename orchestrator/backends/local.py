@@ -95,15 +95,16 @@ class LocalBackend(Backend):
     def list_runs(self, handle: SweepHandle) -> list[RunView]:
         with open_store(self.store_path, create=False) as store:
             sweep = store_runs.get_sweep(store, handle.id)
-            # the config each run's wandb.config held, as W&B lists it: the values and `ci`
+            # the config each run's wandb.config held, as W&B lists it: the sweep's values only
             return [
                 RunView(
                     r.id,
                     r.state,
-                    {**r.config, "ci": sweep.context},
+                    dict(r.config),
                     r.summary,
                     r.tags,
                     r.metric_value,
+                    dict(sweep.context or {}),
                 )
                 for r in leaderboard(store, sweep)
             ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from orchestrator.agent.notes import ci_of_run, parameters_of_run
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.backends import wandb_sdk
 from orchestrator.backends.base import Backend, RunView, SweepHandle
@@ -28,8 +29,15 @@ def _run_view(run: dict[str, Any], metric: str | None) -> RunView:
         "crashed": "crashed",
         "killed": "killed",
     }.get(run.get("state"), run.get("state") or "unknown")
+    config, notes = run.get("config", {}), run.get("notes")
     return RunView(
-        run["id"], state, run.get("config", {}), run.get("summary", {}), run.get("tags", []), value
+        run["id"],
+        state,
+        parameters_of_run(config, notes),
+        run.get("summary", {}),
+        run.get("tags", []),
+        value,
+        ci_of_run(config, notes),
     )
 
 

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from orchestrator.agent.notes import ci_of_run, parameters_of_run
 from orchestrator.backends import wandb_sdk
 from orchestrator.errors import NotFoundError
 
@@ -60,7 +61,7 @@ def _plain(value: Any) -> Any:
 
 
 def fetch_run(path: str) -> dict[str, Any]:
-    """The run's id, state, config (values only, `ci` included), summary, tags, commit,
+    """The run's id, state, config (values only), notes (the CI context), summary, tags, commit,
     history length, sweep (id, metric, config) and artifacts, from the W&B API."""
     ref = wandb_sdk.parse_sweep_path(path)
     env = _env()
@@ -86,6 +87,7 @@ def fetch_run(path: str) -> dict[str, Any]:
                 {k: v for k, v in dict(run.summary_metrics).items() if not k.startswith("_")}
             ),
             "tags": [str(t) for t in (run.tags or [])],
+            "notes": run.notes if isinstance(run.notes, str) else None,
             "commit": run.commit,
             "history_length": max(int(run.lastHistoryStep) + 1, 0),
             "url": run.url,
@@ -159,8 +161,8 @@ def recorded_sha(run: dict[str, Any]) -> str | None:
     for tag in run.get("tags") or []:
         if tag.startswith("sha:"):
             return tag[4:]
-    ci = (run.get("config") or {}).get("ci")
-    if isinstance(ci, dict) and ci.get("sha"):
+    ci = ci_of_run(run.get("config") or {}, run.get("notes"))
+    if ci.get("sha"):
         return str(ci["sha"])
     return run.get("commit") or None
 
@@ -171,7 +173,7 @@ def run_detail(path: str) -> dict[str, Any]:
     metric = run["sweep_config"].get("metric") or {}
     name = metric.get("name") if isinstance(metric, dict) else None
     value = run["summary"].get(name) if name else None
-    ci = run["config"].get("ci") if isinstance(run["config"].get("ci"), dict) else {}
+    ci = ci_of_run(run["config"], run.get("notes"))
     reproduces = next(
         (t.split(":", 1)[1] for t in run["tags"] if t.startswith("reproduces:")), None
     )
@@ -194,7 +196,7 @@ def run_detail(path: str) -> dict[str, Any]:
         "state": run["state"],
         "reason": None,
         "exit_code": None,
-        "config": {k: v for k, v in run["config"].items() if k != "ci"},
+        "config": parameters_of_run(run["config"], run.get("notes")),
         "summary": run["summary"],
         "metric": {
             "name": name,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import os
 import subprocess
@@ -206,6 +205,7 @@ def list_runs(sweep: SweepRef, env: dict[str, str]) -> list[dict[str, Any]]:
                     k: v for k, v in dict(run.summary_metrics).items() if not k.startswith("_")
                 },
                 "tags": list(run.tags or []),
+                "notes": run.notes if isinstance(run.notes, str) else None,
                 "created_at": run.created_at,
                 "url": run.url,
             }
@@ -256,7 +256,8 @@ def run_agent(
     ``wandb agent`` code, because the agent mutates ``os.environ`` and the SDK
     singleton for every run, and a process can be bounded by ``timeout`` and
     stopped with its runs. Every run gets ``tags`` (``WANDB_TAGS``) and
-    ``ci_config`` under ``ci`` in its config. The agent's output goes to stderr
+    ``ci_config`` in its notes (``WANDB_NOTES``); its config holds the sweep's
+    parameters only, as under ``wandb agent``. The agent's output goes to stderr
     and ``workdir/agent.log``, keeping stdout for sweepci. Returns the agent's
     exit code (0: it stopped normally; failed runs show in ``list_runs``).
     """
@@ -278,10 +279,10 @@ def run_agent(
     # the interpreter that has wandb (and sweepci) installed.
     path = [str(Path(sys.executable).parent), *env.get("PATH", "").split(os.pathsep)]
     child_env["PATH"] = os.pathsep.join(p for p in path if p)  # "" would mean the cwd
-    extra_config = workdir / "run-config.json"
-    extra_config.write_text(json.dumps({"ci": ci_config}, default=str), encoding="utf-8")
+    from orchestrator.agent.notes import run_notes
+
+    child_env["WANDB_NOTES"] = run_notes(ci_config)
     args = [sweep.path, "--count", str(count), "--poll-interval", str(poll_interval)]
-    args += ["--extra-config", str(extra_config)]
     try:
         code, reason = wandb_agent_process.start_and_wait(
             args,

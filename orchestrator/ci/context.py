@@ -16,7 +16,7 @@ PR_EVENTS = ("pull_request", "pull_request_target")
 
 @dataclass
 class RunContextInfo:
-    """What sweepci knows about the code a sweep runs. Serialised into each run's `ci` config."""
+    """What sweepci knows about the code a sweep runs: kept in the store and each run's notes."""
 
     source: str  # "github-actions", "git" or "none"
     event: str  # push, workflow_dispatch, pull_request, ..., or "local"

@@ -42,6 +42,7 @@ def pinned_sweep(sweep_config: dict[str, Any], run_config: dict[str, Any], run_p
 
 
 def reproduce_wandb_run(req: ReproduceRequest) -> Reproduction:
+    from orchestrator.agent.notes import ci_of_run
     from orchestrator.backends.wandb_runs import fetch_run, recorded_sha
     from orchestrator.ci.worktree import repository_of, require_commit, temporary_worktree
 
@@ -54,7 +55,7 @@ def reproduce_wandb_run(req: ReproduceRequest) -> Reproduction:
     body = pinned_sweep(sweep_config, run["config"], path)
     metric = sweep_config.get("metric") if isinstance(sweep_config.get("metric"), dict) else {}
     names = metrics_to_compare(run["summary"], req.metrics, metric.get("name"))
-    ci = run["config"].get("ci") if isinstance(run["config"].get("ci"), dict) else {}
+    ci = ci_of_run(run["config"], run.get("notes"))
     notes = dirty_note(ci.get("dirty"), req.dirty, what)
     repo = repository_of(req.cwd)
     sha = require_commit(repo, recorded_sha(run), what)

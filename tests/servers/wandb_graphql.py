@@ -117,8 +117,8 @@ def _run_node(run: dict[str, Any]) -> dict[str, Any]:
         "historyLineCount": len(run.get("history") or []),
         "group": run.get("group"),
         "jobType": run.get("job_type"),
-        "notes": None,
-        "description": None,
+        "notes": run.get("notes"),
+        "description": run.get("notes"),
         "host": None,
         "readOnly": False,
         "shouldStop": False,
@@ -244,6 +244,8 @@ def upsert_bucket(server: WandbStandIn, variables: dict[str, Any], query: str) -
             run["group"] = variables["groupName"]
         if variables.get("jobType"):
             run["job_type"] = variables["jobType"]
+        if variables.get("notes") is not None:
+            run["notes"] = variables["notes"]
         if variables.get("config"):
             # W&B stores config as {"key": {"value": ...}}; keep the plain values.
             raw = json.loads(variables["config"])
