@@ -20,15 +20,20 @@ from orchestrator.errors import NotFoundError
 _NOT_FOUND = "could not find"
 
 
-def _env() -> dict[str, str]:
+def keyed_environment() -> dict[str, str]:
+    """The process environment, which must hold WANDB_API_KEY (a one-line error if not)."""
     from orchestrator.errors import UsageError
 
     if not os.environ.get(wandb_sdk.KEY_VARIABLE):
         raise UsageError(
             f"{wandb_sdk.KEY_VARIABLE} is not set; reading a W&B run or sweep needs a W&B API key"
         )
+    return dict(os.environ)
+
+
+def _env() -> dict[str, str]:
     workdir = Path(os.environ.get("SWEEPCI_STORE", ".sweepci/sweepci.db")).parent / "wandb-sdk"
-    return wandb_sdk.sdk_environment(dict(os.environ), workdir)
+    return wandb_sdk.sdk_environment(keyed_environment(), workdir)
 
 
 def _missing(exc: Exception) -> bool:

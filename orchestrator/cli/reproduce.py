@@ -59,11 +59,14 @@ def reproduce(run_id, store_path, metrics, rtol, atol, dirty, run_timeout, echo,
     is not, 2 when RUN's commit is not in this repository. RUN is a run id of the
     store, or ENTITY/PROJECT/ID of a W&B run (its rerun is tagged reproduces:ID).
     """
-    from orchestrator.commands.reproduce import ReproduceRequest
-    from orchestrator.commands.reproduce import reproduce as run_reproduce
+    from orchestrator.commands.reproduce import ReproduceRequest, reproduce_local_run
     from orchestrator.report.reproduction import render_reproduction
 
-    result = run_reproduce(
+    if run_id.count("/") == 2:  # ENTITY/PROJECT/ID: a W&B run
+        from orchestrator.commands.reproduce_wandb import reproduce_wandb_run as rerun
+    else:
+        rerun = reproduce_local_run
+    result = rerun(
         ReproduceRequest(
             run=run_id,
             store_path=store_path,

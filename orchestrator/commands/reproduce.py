@@ -7,7 +7,7 @@ run's config, the sweep's seed, the W&B environment. The rerun is recorded in
 the store as a one-run sweep whose run `reproduces` the original; its metrics
 are compared with the original's within --rtol/--atol.
 
-The wandb backend (ENTITY/PROJECT/RUN) is in `reproduce_wandb.py`.
+A W&B run (ENTITY/PROJECT/RUN) is reproduced by `reproduce_wandb.py`.
 """
 
 from __future__ import annotations
@@ -40,15 +40,6 @@ class ReproduceRequest:
     echo: bool = False
     quiet: bool = False
     cwd: Path = field(default_factory=Path.cwd)
-
-
-def reproduce(req: ReproduceRequest) -> Reproduction:
-    """Rerun `req.run` (a local id, or ENTITY/PROJECT/ID on W&B) and compare its metrics."""
-    if req.run.count("/") == 2:
-        from orchestrator.commands.reproduce_wandb import reproduce_wandb_run
-
-        return reproduce_wandb_run(req)
-    return reproduce_local_run(req)
 
 
 def dirty_note(dirty: Any, allowed: bool, what: str) -> list[str]:

@@ -103,13 +103,12 @@ def _rerun_on_wandb(
 ) -> tuple[dict[str, Any], str]:
     """Create the one-point sweep in the original's project and run W&B's agent for it."""
     from orchestrator.backends import wandb_sdk
-    from orchestrator.backends.wandb import WandbBackend
-    from orchestrator.backends.wandb_runs import reproduction_tag
+    from orchestrator.backends.wandb_runs import keyed_environment, reproduction_tag
     from orchestrator.ci.context import from_git
     from orchestrator.ci.routing import run_tags
 
-    backend = WandbBackend(work_root=Path(req.store_path).parent)
-    env = backend._env()
+    env = keyed_environment()
+    sdk_dir = Path(req.store_path).parent / "wandb-sdk"  # where the wandb backend keeps them
     ctx = from_git(workdir)
     ctx.event = "reproduce"
     ctx.branch = ci.get("branch") if isinstance(ci.get("branch"), str) else None
@@ -118,7 +117,7 @@ def _rerun_on_wandb(
     tags = [*run_tags(ctx, env_name), reproduction_tag(run["id"])]
     context = ctx.to_json()
     context.update(env=env_name, project=run["project"], reproduces=path, dirty_original=dirty)
-    sdk_env = wandb_sdk.sdk_environment(env, backend.workdir)
+    sdk_env = wandb_sdk.sdk_environment(env, sdk_dir)
     ref = wandb_sdk.create_sweep(body, run["project"], run["entity"], sdk_env)
     wandb_sdk.run_agent(
         ref,
@@ -126,7 +125,7 @@ def _rerun_on_wandb(
         env,
         tags,
         context,
-        backend.workdir,
+        sdk_dir,
         cwd=workdir,
         poll_interval=float(os.environ.get("SWEEPCI_WANDB_POLL", "1.0")),
         timeout=req.run_timeout,
