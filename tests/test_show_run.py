@@ -151,3 +151,41 @@ def test_show_sweep_says_when_more_runs_exist_than_shown(swept) -> None:
     assert "1 of 2 runs shown; raise --limit to see more" in proc.stdout
     full = sweepci("show", result["sweep"]["id"], "--store", str(store), cwd=repo)
     assert "runs shown" not in full.stdout
+
+
+def test_show_run_lists_the_artifacts_it_used_and_produced(tmp_path: Path) -> None:
+    from orchestrator.store import claims, open_store
+    from orchestrator.store import runs as R
+    from orchestrator.store.artifacts import record_artifact
+    from orchestrator.store.blobs import FileEntry
+
+    store_path = tmp_path / "store.db"
+    with open_store(store_path) as store:
+        sweep = R.create_sweep(
+            store,
+            project="p-dev",
+            method="grid",
+            config={"method": "grid", "program": "p.py", "parameters": {"x": {"values": [1]}}},
+            metric_name="f1",
+            metric_goal="maximize",
+        )
+        run = claims.claim_next_run(store, sweep.id, "a", lambda trials, s: {"x": 1})
+        R.finish_run(
+            store, run.id, state="finished", exit_code=0, reason=None, stderr_tail=None,
+            summary={"f1": 0.5}, metric_value=0.5,
+        )  # fmt: skip
+        data = [FileEntry("data.csv", 3, "ab" * 32)]
+        record_artifact(
+            store, name="digits-data", type="dataset", files=data, run_id=run.id, used=True
+        )
+        model = [FileEntry("model.pkl", 5, "cd" * 32)]
+        record_artifact(store, name="digits-model", type="model", files=model, run_id=run.id)
+    proc = sweepci("show", run.id, "--store", str(store_path), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "  used      digits-data:v0" in proc.stdout
+    assert "  produced  digits-model:v0 [latest]" in proc.stdout
+    detail = json.loads(
+        sweepci("show", run.id, "--store", str(store_path), "--json", cwd=tmp_path).stdout
+    )
+    assert [a["label"] for a in detail["artifacts"]["used"]] == ["digits-data:v0"]
+    assert [a["label"] for a in detail["artifacts"]["produced"]] == ["digits-model:v0"]
