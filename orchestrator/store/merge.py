@@ -9,6 +9,7 @@ from pathlib import Path
 from orchestrator.errors import Location, StoreError
 from orchestrator.store.db import open_store
 from orchestrator.store.merge_artifacts import copy_blobs, merge_artifact_rows
+from orchestrator.store.merge_checks import check_sources
 
 _SWEEP_COLUMNS = (
     "id",
@@ -59,15 +60,16 @@ def merge_stores(sources: list[str | Path], output: str | Path) -> MergeResult:
     `merge_artifacts`), so merging the same shard twice adds nothing.
     Shards of one sweep (created with a shared --sweep-id) merge into one sweep
     record, which stays open unless every shard finished. Each source is
-    checked before anything is written; each source merges in one transaction.
+    checked before anything is written (`merge_checks`: readable, blob names and
+    bytes, no mixing of environments); each source merges in one transaction.
     """
     result = MergeResult()
     out_path = Path(output)
     for src in sources:
         if out_path.exists() and Path(src).resolve() == out_path.resolve():
             raise StoreError("cannot merge a store into itself", Location(str(src)))
-        # validates the file: SQLite, a sweepci schema this version reads
-        open_store(src, create=False, readonly=True).close()
+    # every source: SQLite, a sweepci schema this version reads, its blobs, its environments
+    check_sources([Path(src) for src in sources], out_path)
     with open_store(out_path) as out:
         for src in sources:
             out.conn.execute("ATTACH DATABASE ? AS src", (f"file:{Path(src).resolve()}?mode=ro",))

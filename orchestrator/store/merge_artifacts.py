@@ -12,14 +12,12 @@ matched by content or key, so merging a store twice adds nothing.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestrator.store.artifacts import LATEST, put_alias
-from orchestrator.store.blobs import blob_path
+from orchestrator.store.blobs import blob_file, blob_path, copy_verified
 from orchestrator.store.db import Store
 
 if TYPE_CHECKING:
@@ -29,19 +27,19 @@ _PROMOTION_COLUMNS = ("sweep_id", "run_id", "alias", "forced", "actor", "sha", "
 
 
 def copy_blobs(conn: sqlite3.Connection, src_root: Path, out: Store, result: MergeResult) -> None:
-    """Copy the blob files of `src` that `out` lacks (before the rows, so no row lacks its file)."""
-    for row in conn.execute("SELECT digest, size, path FROM src.blobs"):
+    """Copy the blob files of `src` that `out` lacks (before the rows, so no row lacks its file).
+
+    `merge_checks` vetted the source first; here too a blob's file is found from its
+    checked digest (never from the `path` a row names) and verified as it is copied."""
+    for row in conn.execute("SELECT digest, size FROM src.blobs").fetchall():
         target = blob_path(out, row["digest"])
         if target.is_file() and target.stat().st_size == row["size"]:
             continue
-        source = src_root / row["path"]
+        source = blob_file(src_root, row["digest"])
         if not source.is_file():
             result.blobs_missing.append(row["digest"])
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{row['digest']}.{os.getpid()}.partial")
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)  # as add_blob: readers see a whole blob or none
+        copy_verified(source, target, row["digest"])  # readers see a whole blob or none
         result.blobs_copied += 1
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -68,6 +69,8 @@ def snapshot(root: Path) -> dict[str, tuple]:
             found[rel] = ("link", os.readlink(path))
         elif path.is_dir():
             found[rel] = ("dir", st.st_mode)
+        elif not stat.S_ISREG(st.st_mode):  # a FIFO or a socket: never read (it would block)
+            found[rel] = ("special", st.st_mode, st.st_mtime_ns)
         else:
             digest = hashlib.sha1(path.read_bytes()).hexdigest()
             found[rel] = ("file", st.st_size, st.st_mtime_ns, st.st_mode, digest)
