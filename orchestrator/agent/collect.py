@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.agent.livemetrics import LiveMetrics
-from orchestrator.search.trace import MetricTrace
+from orchestrator.trials.trace import MetricTrace
 
 
 def collect_metrics(

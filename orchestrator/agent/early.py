@@ -20,10 +20,10 @@ from orchestrator.search.hyperband import (
     judge,
     trace_thresholds,
 )
-from orchestrator.search.trace import MetricTrace
 from orchestrator.store.db import Store
 from orchestrator.store.records import KILLED, RunRecord, SweepRecord
 from orchestrator.store.traces import sweep_traces
+from orchestrator.trials.trace import MetricTrace
 
 REFRESH_S = 0.5  # how often the other runs' traces are re-read from the store
 

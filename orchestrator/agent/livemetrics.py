@@ -10,7 +10,7 @@ What the hook saw of `wandb.log` wins; the channel fills in when the hook
 saw nothing (a program that is not Python, a metric logged only there).
 
 Whatever the files hold, this keeps: the sweep metric's trace (a few numbers
-per run, see search/trace.py), the last value of at most MAX_SUMMARY_KEYS
+per run, see trials/trace.py), the last value of at most MAX_SUMMARY_KEYS
 keys, and at most MAX_HISTORY_VALUES values of history rows (evenly thinned
 beyond that), used only when the run leaves no W&B file.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.agent.channel import ChannelReader
-from orchestrator.search.trace import MetricTrace
+from orchestrator.trials.trace import MetricTrace
 
 HOOK_FILE = "wandb-log.jsonl"
 CHANNEL_FILE = "metrics.jsonl"

@@ -31,7 +31,6 @@ from orchestrator.config.sweep import SweepConfig
 from orchestrator.errors import Interrupted, SweepFailed
 from orchestrator.search.base import Sampler, Trial
 from orchestrator.search.space import Space
-from orchestrator.search.trace import MetricTrace
 from orchestrator.store import claims, recovery
 from orchestrator.store import runs as store_runs
 from orchestrator.store.db import Store
@@ -46,6 +45,8 @@ from orchestrator.store.records import (
     new_id,
 )
 from orchestrator.store.traces import save_trace
+from orchestrator.trials.metric_value import MetricRule
+from orchestrator.trials.trace import MetricTrace
 
 HEARTBEAT_EVERY_S = 5.0
 #: how often a running run's trace is written for the other agents to judge theirs against
@@ -55,7 +56,7 @@ TRACE_EVERY_S = 0.2
 class EarlyStop:
     """What the agent asks while a run goes: a reason to stop it now, or None."""
 
-    #: the iterations whose values the rule reads (search/trace.py)
+    #: the iterations whose values the rule reads (trials/trace.py)
     bands: frozenset[int] = frozenset()
 
     def __call__(self, run: RunRecord, trace: MetricTrace) -> str | None:
@@ -176,6 +177,7 @@ class Agent:
                         tags=self.context.tags,
                         target_reached=self.sampler.reached_target,
                         devices=slot_text(self.options.devices) if self.options.devices else None,
+                        rule=self._value_rule(),
                     )
                     if run is None:
                         result.stop_reason = (
@@ -211,6 +213,13 @@ class Agent:
         if result.started and result.failed == result.started:
             raise SweepFailed(_failure_message(self.config, result, result.failed))
         return result
+
+    def _value_rule(self) -> MetricRule | None:
+        """Bayes models each run by W&B's value (trials/metric_value.py), not its summary."""
+        metric = self.config.metric
+        if metric is None or self.config.method != "bayes":
+            return None
+        return MetricRule(metric.name, metric.goal, metric.impute, metric.impute_while_running)
 
     def _devices_held(self, started_at: float):
         """This agent's GPU slot, held for one run (no lock without --gpus)."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from orchestrator.search.trace import MetricTrace, is_valid
+from orchestrator.trials.trace import MetricTrace, is_valid
 
 #: how many brackets W&B derives from `min_iter`
 MIN_ITER_BANDS = 100

@@ -11,6 +11,8 @@ from typing import Any
 from orchestrator.store.db import Store
 from orchestrator.store.records import INTERRUPTED, RUNNING, RunRecord, SweepRecord, new_id
 from orchestrator.store.recovery import HOST
+from orchestrator.trials.metric_value import MetricRule, search_values
+from orchestrator.trials.trace import MetricTrace
 from orchestrator.trials.trial import Trial, config_key
 
 Suggest = Callable[[Sequence[Trial], SweepRecord], "dict[str, Any] | None"]
@@ -23,8 +25,9 @@ class _Trials(Sequence[Trial]):
     at each claim would make a long sweep's claims grow slower run by run.
     """
 
-    def __init__(self, rows: Sequence[Any]):
+    def __init__(self, rows: Sequence[Any], values: Sequence[float | None] | None = None):
         self._rows = rows
+        self._values = values
         self._parsed: dict[int, Trial] = {}
 
     def __len__(self) -> int:
@@ -33,8 +36,14 @@ class _Trials(Sequence[Trial]):
     def _trial(self, i: int) -> Trial:
         if i not in self._parsed:
             r = self._rows[i]
-            state = "pending" if r["state"] == RUNNING else r["state"]
-            self._parsed[i] = Trial(json.loads(r["config_json"]), r["metric_value"], state)
+            if self._values is None:
+                state = "pending" if r["state"] == RUNNING else r["state"]
+                value = r["metric_value"]
+            else:
+                # a running run with a value (metric.impute_while_running) is observed
+                value = self._values[i]
+                state = "pending" if r["state"] == RUNNING and value is None else r["state"]
+            self._parsed[i] = Trial(json.loads(r["config_json"]), value, state)
         return self._parsed[i]
 
     def __getitem__(self, index):  # type: ignore[override]
@@ -47,8 +56,24 @@ class _Trials(Sequence[Trial]):
         return self._trial(index)
 
 
-def _trials(rows: Sequence[Any]) -> Sequence[Trial]:
-    return _Trials(rows)
+def _trials(
+    conn: Any, sweep_id: str, rows: Sequence[Any], rule: MetricRule | None
+) -> Sequence[Trial]:
+    if rule is None:
+        return _Trials(rows)
+    traces = {
+        r["run_id"]: MetricTrace.from_json(r["trace_json"])
+        for r in conn.execute(
+            "SELECT t.run_id, t.trace_json FROM run_traces t JOIN runs r ON r.id = t.run_id "
+            "WHERE r.sweep_id = ? AND t.metric = ?",
+            (sweep_id, rule.name),
+        )
+    }
+    runs = [
+        (r["state"], traces.get(r["id"]) or MetricTrace.of([], summary=r["metric_value"]))
+        for r in rows
+    ]
+    return _Trials(rows, search_values(rule, runs))
 
 
 def active_run_count(store: Store, sweep_id: str) -> int:
@@ -70,13 +95,16 @@ def claim_next_run(
     tags: Sequence[str] = (),
     target_reached: Callable[[Sequence[Trial]], bool] | None = None,
     devices: str | None = None,
+    rule: MetricRule | None = None,
 ) -> RunRecord | None:
     """Atomically pick the next configuration and record it as running.
 
     The whole read-suggest-insert happens under one write lock, so parallel
     agents on one store never receive the same grid point and never skip one.
     Returns None when the sweep is done (exhausted, capped, target reached,
-    stopped). `devices` records the GPU(s) the run will see.
+    stopped). `devices` records the GPU(s) the run will see. With `rule`, each
+    run's value for the sampler follows W&B's (trials/metric_value.py) instead of
+    being its summary value.
     """
     ctx = context or {}
     with store.transaction() as conn:
@@ -86,11 +114,11 @@ def claim_next_run(
         if sweep.status not in ("running", "interrupted"):
             return None
         rows = conn.execute(
-            "SELECT seq, config_json, state, metric_value FROM runs WHERE sweep_id = ? ORDER BY seq",
+            "SELECT id, seq, config_json, state, metric_value FROM runs WHERE sweep_id = ? ORDER BY seq",
             (sweep_id,),
         ).fetchall()
         active = [r for r in rows if r["state"] != INTERRUPTED]
-        trials = _trials(active)
+        trials = _trials(conn, sweep_id, active, rule)
         if run_cap is not None and len(active) >= run_cap:
             _finish_sweep(conn, sweep_id, f"run_cap {run_cap} reached")
             return None

@@ -153,7 +153,7 @@ ALTER TABLE runs ADD COLUMN devices TEXT;
 
 # v6: each run's metric as the search reads it (hyperband's bracket values, bayes's
 # extremum and latest value), kept up to date while the run goes so that parallel
-# agents judge their runs against each other's (see search/trace.py)
+# agents judge their runs against each other's (see trials/trace.py)
 _V5_TO_V6 = """
 CREATE TABLE run_traces (
     run_id TEXT PRIMARY KEY REFERENCES runs(id),

@@ -1,4 +1,4 @@
-"""Each run's metric trace (search/trace.py) in the store: written live, read by every agent.
+"""Each run's metric trace (trials/trace.py) in the store: written live, read by every agent.
 
 A running run's trace is rewritten as its values arrive, so an agent judging
 its own run at a hyperband bracket sees the other agents' running runs as
@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from orchestrator.search.trace import MetricTrace
 from orchestrator.store.db import Store
 from orchestrator.store.records import INTERRUPTED
+from orchestrator.trials.trace import MetricTrace
 
 
 @dataclass(frozen=True)
