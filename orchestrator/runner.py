@@ -198,11 +198,11 @@ def join_sweep(
     slots: list[tuple[str, ...]] | None = None,
 ) -> int:
     """`sweepci agent`: join a local sweep (id) or a W&B sweep (entity/project/id); with
-    `slots`, one agent process per GPU slot, each doing `options.count` runs at most."""
+    `slots`, one agent process per GPU slot, sharing `options.count` runs among them."""
     if slots:
-        from orchestrator.backends.local import run_parallel_agents
+        from orchestrator.backends.local import run_parallel_agents, split_count
 
-        counts = [options.count] * len(slots) if options.count else None
+        counts = split_count(options.count, len(slots))
         return run_parallel_agents(Path(store_path), sweep_id, options, slots=slots, counts=counts)
     if sweep_id.count("/") == 2:
         from orchestrator.backends.wandb import join_wandb_sweep

@@ -249,7 +249,7 @@ def test_agent_gpus_joins_a_sweep_with_one_agent_per_device(tmp_path: Path) -> N
     created = sweepci("create", "s.yaml", cwd=repo, env=env)
     assert created.returncode == 0, created.stderr
     sweep_id = created.stdout.strip()
-    proc = sweepci("agent", sweep_id, "--gpus", "2", "--count", "2", cwd=repo, env=env)
+    proc = sweepci("agent", sweep_id, "--gpus", "2", "--count", "4", cwd=repo, env=env)
     assert proc.returncode == 0, proc.stderr
     assert sorted(r["devices"] for r in _stored(repo)) == ["0", "0", "1", "1"]
 

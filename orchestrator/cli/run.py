@@ -283,7 +283,7 @@ def agent(
     """Join sweep SWEEP_ID as an agent (like `wandb agent`).
 
     SWEEP_ID is a local sweep id (or 'latest'), or ENTITY/PROJECT/ID for a W&B sweep.
-    With --gpus, one agent per GPU joins it, each doing --count runs at most.
+    With --gpus, one agent per GPU joins it; they share the --count runs.
     """
     from orchestrator.runner import join_sweep
 
