@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from orchestrator.agent.collect import metric_of
 from orchestrator.agent.notes import ci_of_run, parameters_of_run
 from orchestrator.backends import wandb_sdk
 from orchestrator.errors import NotFoundError
@@ -112,6 +113,8 @@ MAX_REPRODUCTIONS = 50
 
 def _reproductions(api: Any, ref: wandb_sdk.SweepRef, run_id: str) -> list[dict[str, Any]]:
     """Runs of the project tagged `reproduces:<this run>` (sweepci reproduce), newest last."""
+    from orchestrator.ci.routing import reproduction_tag
+
     tag = reproduction_tag(run_id)
     found = []
     for other in api.runs(
@@ -149,17 +152,6 @@ def _artifacts(run: Any, wandb: Any) -> tuple[list[dict[str, Any]], list[dict[st
     return used, produced
 
 
-def reproduction_tag(run_id: str) -> str:
-    """The tag of a run that reran `run_id` (W&B ids are short: within the 64-character limit)."""
-    return f"reproduces:{run_id}"
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
 def recorded_sha(run: dict[str, Any]) -> str | None:
     """The commit a W&B run says it came from: its `sha:` tag, else config `ci.sha`, else
     the commit the SDK recorded. Returned as given; the caller validates it."""
@@ -177,13 +169,12 @@ def run_detail(path: str) -> dict[str, Any]:
     run = fetch_run(path)
     metric = run["sweep_config"].get("metric") or {}
     name = metric.get("name") if isinstance(metric, dict) else None
-    value = run["summary"].get(name) if name else None
     ci = ci_of_run(run["config"], run.get("notes"))
     reproduces = next(
         (t.split(":", 1)[1] for t in run["tags"] if t.startswith("reproduces:")), None
     )
     again = [
-        {"id": r["id"], "state": r["state"], "metric_value": _number(r["summary"].get(name))}
+        {"id": r["id"], "state": r["state"], "metric_value": metric_of(r["summary"], name)}
         for r in run["reproduced_by"]
     ]
     return {
@@ -206,7 +197,7 @@ def run_detail(path: str) -> dict[str, Any]:
         "metric": {
             "name": name,
             "goal": metric.get("goal", "minimize") if isinstance(metric, dict) else None,
-            "value": _number(value),
+            "value": metric_of(run["summary"], name),
         },
         "history_length": run["history_length"],
         "tags": run["tags"],

@@ -104,6 +104,11 @@ def bounded_tag(prefix: str, value: str) -> str:
     return f"{prefix}:{value[:keep]}-{digest}"
 
 
+def reproduction_tag(run_id: str) -> str:
+    """The tag of a run that reran run `run_id` (sweepci reproduce)."""
+    return bounded_tag("reproduces", run_id)
+
+
 def run_tags(ctx: RunContextInfo, env: str, user_tags: tuple[str, ...] = ()) -> list[str]:
     """branch:, sha:, env:, trigger: and the user's --tag values."""
     tags = []

@@ -36,16 +36,24 @@ store_option = click.option(
 )
 
 
-class Seconds(click.FloatRange):
-    """A duration in seconds: a finite number, at least `min` (nan would disable the limit silently)."""
+class Finite(click.FloatRange):
+    """A finite number in a range (nan or inf would disable a limit or a check silently)."""
 
-    name = "seconds"
+    name = "number"
+    unit = ""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         result = super().convert(value, param, ctx)
         if not math.isfinite(result):
-            self.fail(f"{value!r} is not a finite number of seconds.", param, ctx)
+            self.fail(f"{value!r} is not a finite number{self.unit}.", param, ctx)
         return result
+
+
+class Seconds(Finite):
+    """A duration in seconds: a finite number, at least `min`."""
+
+    name = "seconds"
+    unit = " of seconds"
 
 
 def print_json(data: Any) -> None:

@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import click
 
-from orchestrator.cli.common import Seconds, json_option, print_json, store_option
-
-
-class Tolerance(click.FloatRange):
-    """A tolerance: a finite number of at least 0."""
-
-    name = "tolerance"
-
-    def __init__(self) -> None:
-        super().__init__(min=0.0)
-
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        import math
-
-        result = super().convert(value, param, ctx)
-        if not math.isfinite(result):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return result
+from orchestrator.cli.common import Finite, Seconds, json_option, print_json, store_option
+from orchestrator.report.reproduction import DEFAULT_ATOL, DEFAULT_RTOL
 
 
 @click.command()
@@ -34,10 +18,18 @@ class Tolerance(click.FloatRange):
     help="Judge only this metric (repeatable; default: every numeric metric of the run).",
 )
 @click.option(
-    "--rtol", type=Tolerance(), default=1e-6, show_default=True, help="Relative tolerance."
+    "--rtol",
+    type=Finite(min=0.0),
+    default=DEFAULT_RTOL,
+    show_default=True,
+    help="Relative tolerance.",
 )
 @click.option(
-    "--atol", type=Tolerance(), default=1e-9, show_default=True, help="Absolute tolerance."
+    "--atol",
+    type=Finite(min=0.0),
+    default=DEFAULT_ATOL,
+    show_default=True,
+    help="Absolute tolerance.",
 )
 @click.option(
     "--dirty",

@@ -70,6 +70,24 @@ def workdir_in(tree: Path, repo: Path, cwd: Path) -> Path:
     return workdir
 
 
+def rerun_context(
+    workdir: Path, branch: Any, env: str | None, project: str, reproduces: str
+) -> tuple[dict[str, Any], list[str]]:
+    """The rerun's CI context and tags: the checkout's commit, the original's branch (the
+    checkout itself is detached), trigger `reproduce`, and `reproduces:<id>`."""
+    from orchestrator.ci.context import from_git
+    from orchestrator.ci.routing import reproduction_tag, run_tags
+
+    ctx = from_git(workdir)
+    ctx.event = "reproduce"
+    ctx.branch = branch if isinstance(branch, str) and branch else None
+    ctx.note = None
+    ci = ctx.to_json()
+    ci.update(env=env, project=project, reproduces=reproduces)
+    run_id = reproduces.rsplit("/", 1)[-1]  # of a W&B path, the id: a tag holds 64 characters
+    return ci, [*run_tags(ctx, env or "dev"), reproduction_tag(run_id)]
+
+
 def reproduce_local_run(req: ReproduceRequest) -> Reproduction:
     from orchestrator.ci.worktree import repository_of, require_commit, temporary_worktree
     from orchestrator.store import open_store
@@ -150,8 +168,6 @@ def _rerun(
     from orchestrator.agent.loop import Agent
     from orchestrator.agent.options import AgentOptions, RunContext
     from orchestrator.agent.progress import Progress
-    from orchestrator.ci.context import from_git
-    from orchestrator.ci.routing import run_tags
     from orchestrator.config.sweep import config_from_dict
     from orchestrator.search.fixed import FixedSampler
     from orchestrator.store import open_store
@@ -160,13 +176,7 @@ def _rerun(
     from orchestrator.sweeps import space_of
 
     config = config_from_dict(sweep.config, sweep.sweep_file or "<stored sweep>")
-    ctx = from_git(workdir)
-    ctx.event = "reproduce"
-    ctx.branch = original.branch  # the code's branch; the checkout itself is detached
-    ctx.note = None
-    ci = ctx.to_json()
-    ci.update(env=sweep.env, project=sweep.project, reproduces=original.id)
-    tags = [*run_tags(ctx, sweep.env or "dev"), f"reproduces:{original.id}"]
+    ci, tags = rerun_context(workdir, original.branch, sweep.env, sweep.project, original.id)
     with open_store(req.store_path, create=False) as store:
         record = create_sweep(
             store,

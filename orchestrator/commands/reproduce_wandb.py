@@ -13,7 +13,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from orchestrator.commands.reproduce import ReproduceRequest, dirty_note, workdir_in
+from orchestrator.commands.reproduce import (
+    ReproduceRequest,
+    dirty_note,
+    rerun_context,
+    workdir_in,
+)
 from orchestrator.errors import SweepFailed, UsageError
 from orchestrator.report.reproduction import Reproduction, compare, metrics_to_compare
 
@@ -103,20 +108,13 @@ def _rerun_on_wandb(
 ) -> tuple[dict[str, Any], str]:
     """Create the one-point sweep in the original's project and run W&B's agent for it."""
     from orchestrator.backends import wandb_sdk
-    from orchestrator.backends.wandb_runs import keyed_environment, reproduction_tag
-    from orchestrator.ci.context import from_git
-    from orchestrator.ci.routing import run_tags
+    from orchestrator.backends.wandb_runs import keyed_environment
 
     env = keyed_environment()
     sdk_dir = Path(req.store_path).parent / "wandb-sdk"  # where the wandb backend keeps them
-    ctx = from_git(workdir)
-    ctx.event = "reproduce"
-    ctx.branch = ci.get("branch") if isinstance(ci.get("branch"), str) else None
-    ctx.note = None
     env_name = ci.get("env") if isinstance(ci.get("env"), str) else "dev"
-    tags = [*run_tags(ctx, env_name), reproduction_tag(run["id"])]
-    context = ctx.to_json()
-    context.update(env=env_name, project=run["project"], reproduces=path, dirty_original=dirty)
+    context, tags = rerun_context(workdir, ci.get("branch"), env_name, run["project"], path)
+    context["dirty_original"] = dirty
     sdk_env = wandb_sdk.sdk_environment(env, sdk_dir)
     ref = wandb_sdk.create_sweep(body, run["project"], run["entity"], sdk_env)
     wandb_sdk.run_agent(

@@ -139,6 +139,16 @@ def get_run(store: Store, run_id: str) -> RunRecord | None:
     return RunRecord.from_row(rows[0]) if rows else None
 
 
+def _with_prefix(store: Store, table: str, prefix: str, limit: int) -> list[Any]:
+    """Rows of `table` ("runs" or "sweeps") whose id starts with `prefix`: a range scan on
+    the primary key instead of LIKE, whose wildcards an id given on the command line could hold."""
+    assert table in ("runs", "sweeps")
+    return store.query(
+        f"SELECT * FROM {table} WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+        (prefix, prefix + "\U0010ffff", limit),
+    )
+
+
 def find_run(store: Store, run_id: str) -> RunRecord | None:
     """A run by id or by a unique id prefix (4+ characters); None when there is none.
 
@@ -148,11 +158,7 @@ def find_run(store: Store, run_id: str) -> RunRecord | None:
     run = get_run(store, run_id)
     if run is not None or len(run_id) < 4:
         return run
-    # a range scan on the primary key instead of LIKE, whose wildcards the id could hold
-    rows = store.query(
-        "SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 3",
-        (run_id, run_id + "\U0010ffff"),
-    )
+    rows = _with_prefix(store, "runs", run_id, 3)
     if len(rows) > 1:
         names = ", ".join(r["id"] for r in rows[:2])
         raise NotFoundError(
@@ -180,19 +186,17 @@ def find_sweep_or_run(store: Store, ident: str) -> SweepRecord | RunRecord:
     from orchestrator.errors import NotFoundError
 
     if ident == "latest":
-        rows = store.query("SELECT * FROM sweeps ORDER BY rowid DESC LIMIT 1")
-        if not rows:
-            raise NotFoundError(f"no sweep in {store.path} yet (run one with sweepci run)")
-        return SweepRecord.from_row(rows[0])
+        from orchestrator.store.runs import get_sweep
+
+        return get_sweep(store, "latest")
     sweeps = store.query("SELECT * FROM sweeps WHERE id = ?", (ident,))
     if sweeps:
         return SweepRecord.from_row(sweeps[0])
     run = get_run(store, ident)
     if run is not None:
         return run
-    bounds = (ident, ident + "\U0010ffff")
-    sweeps = store.query("SELECT * FROM sweeps WHERE id >= ? AND id < ? LIMIT 2", bounds)
-    runs = store.query("SELECT * FROM runs WHERE id >= ? AND id < ? LIMIT 2", bounds)
+    sweeps = _with_prefix(store, "sweeps", ident, 2)
+    runs = _with_prefix(store, "runs", ident, 2)
     found = [("sweep", r["id"]) for r in sweeps] + [("run", r["id"]) for r in runs]
     if len(found) > 1:
         names = ", ".join(f"{kind} {name}" for kind, name in found[:3])
