@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from orchestrator.report import render_report  # noqa: E402
-from orchestrator.results import leaderboard_rows, render_table  # noqa: E402
+from orchestrator.report.leaderboard import leaderboard_rows, render_table  # noqa: E402
 from orchestrator.store import open_store  # noqa: E402
 from orchestrator.store.queries import leaderboard  # noqa: E402
 from orchestrator.store.runs import get_sweep  # noqa: E402

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from orchestrator.agent.options import AgentOptions, RunContext
+from orchestrator.commands.sweep import get_backend
 from orchestrator.config.sweep import load_sweep
-from orchestrator.runner import get_backend
 from tests.servers.wandb_api import CANARY_KEY, WandbStandIn, files_containing, make_sdk_env
 
 BACKENDS = ["local", "wandb"]

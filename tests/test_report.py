@@ -29,7 +29,7 @@ from orchestrator.report.model import RunPoint
 from orchestrator.report.summary import write_job_summary
 from orchestrator.store import open_store
 from orchestrator.store.runs import create_sweep
-from orchestrator.templating import autoescape_for, render
+from orchestrator.templating.jinja import autoescape_for, render
 from tests.conftest import REPO_ROOT, clean_env, sweepci
 
 GOLDEN = Path(__file__).parent / "golden"

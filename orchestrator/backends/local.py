@@ -11,6 +11,7 @@ from typing import Any
 
 from orchestrator.agent.loop import Agent
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
+from orchestrator.agent.plan import sampler_of, space_of
 from orchestrator.agent.progress import Progress
 from orchestrator.backends.base import Backend, RunView, SweepHandle
 from orchestrator.config.sweep import SweepConfig, config_from_dict
@@ -18,7 +19,6 @@ from orchestrator.errors import Interrupted, SweepFailed, UsageError
 from orchestrator.store import open_store
 from orchestrator.store import runs as store_runs
 from orchestrator.store.queries import leaderboard
-from orchestrator.sweeps import sampler_of, space_of
 
 
 class LocalBackend(Backend):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +161,25 @@ def join_wandb_sweep(path: str, options: AgentOptions, quiet: bool) -> int:
     return 0 if result.finished or not result.started else 1
 
 
-def print_wandb_results(handle: SweepHandle, as_json: bool = False, limit: int = 20) -> None:
+@dataclass
+class WandbSweepResults:
     """The runs of a W&B sweep, best first when the metric is known."""
-    from orchestrator.cli.common import print_json
-    from orchestrator.github.commands import in_actions, set_outputs
-    from orchestrator.results import render_table
 
+    handle: SweepHandle
+    metric: str | None
+    runs: list[RunView]
+    best: RunView | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sweep": {"path": self.handle.path, "url": self.handle.url, "metric": self.metric},
+            "runs": [r.__dict__ for r in self.runs],
+            "best": self.best.__dict__ if self.best else None,
+        }
+
+
+def wandb_results(handle: SweepHandle) -> WandbSweepResults:
+    """The runs of a W&B sweep from W&B, sorted by its metric (read from W&B when not known)."""
     backend = WandbBackend(Path(".sweepci"))
     if not handle.extra.get("metric"):
         # a sweep named on the command line: its metric comes from its config on W&B
@@ -184,46 +198,4 @@ def print_wandb_results(handle: SweepHandle, as_json: bool = False, limit: int =
         )
         runs = scored + [r for r in runs if r.metric_value is None]
     best = next((r for r in runs if r.state == "finished" and r.metric_value is not None), None)
-    if in_actions():
-        set_outputs(
-            {
-                "sweep-id": handle.path,
-                "best-run": best.id if best else "",
-                "best-metric": f"{best.metric_value:.6g}" if best else "",
-            }
-        )
-    if as_json:
-        print_json(
-            {
-                "sweep": {"path": handle.path, "url": handle.url, "metric": metric},
-                "runs": [r.__dict__ for r in runs],
-                "best": best.__dict__ if best else None,
-            }
-        )
-        return
-    keys = [
-        k
-        for k in ([metric] if metric else []) + ["accuracy", "precision", "recall", "f1"]
-        if any(k in r.summary for r in runs)
-    ]
-    keys = list(dict.fromkeys(keys))
-    rows = [
-        [str(i), r.id, r.state, *(_fmt(r.summary.get(k)) for k in keys), ",".join(r.tags)[:60]]
-        for i, r in enumerate(runs[:limit], 1)
-    ]
-    click.echo(
-        f"W&B sweep {handle.path}"
-        + (f" ({handle.url})" if handle.url else "")
-        + f": {len(runs)} run(s)"
-    )
-    click.echo(render_table(["#", "run", "state", *keys, "tags"], rows))
-    if len(runs) > limit:
-        click.echo(f"{limit} of {len(runs)} runs shown; raise --limit to see more")
-    if best is not None:
-        click.echo(f"best run {best.id}: {metric}={best.metric_value:.6g}")
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return WandbSweepResults(handle, metric, runs, best)

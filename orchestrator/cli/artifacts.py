@@ -33,7 +33,7 @@ def _when(timestamp: float | None) -> str:
 @json_option
 def list_(type_: str | None, name: str | None, store_path: str, as_json: bool) -> int:
     """List artifact versions, newest version first per name."""
-    from orchestrator.results import render_table
+    from orchestrator.report.leaderboard import render_table
     from orchestrator.store import open_store
     from orchestrator.store.artifacts import list_artifacts
 
@@ -218,7 +218,7 @@ def promote(
     sweep. Only prod sweeps, from a checkout that passes the prod guard; a model
     worse than the current holder of the alias is refused unless --force.
     """
-    from orchestrator.promote import promote as run_promotion
+    from orchestrator.commands.promote import promote as run_promotion
 
     result = run_promotion(
         sweep_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from orchestrator.agent.plan import load_sweep_with_warnings, plan_configs
 from orchestrator.cli.common import (
     add_option,
     format_value,
@@ -13,7 +14,6 @@ from orchestrator.cli.common import (
     set_option,
     warn,
 )
-from orchestrator.sweeps import load_sweep_with_warnings, plan_configs
 
 
 @click.command()

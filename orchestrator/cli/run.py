@@ -72,7 +72,7 @@ _REQUEST_FIELDS = (
 
 def _request(file: str, options: dict):
     """Move the request options out of a command's keyword arguments into a SweepRequest."""
-    from orchestrator.runner import SweepRequest
+    from orchestrator.commands.sweep import SweepRequest
 
     fields = {name: options.pop(name) for name in _REQUEST_FIELDS}
     fields["overrides"] = list(fields["overrides"])
@@ -191,7 +191,8 @@ def run(ctx: click.Context, file, count, parallel, resume_id, **options) -> int:
     and a SQLite store; the wandb backend uses the W&B sweep server. Runs are
     routed to the dev or prod project by branch (see `sweepci context`).
     """
-    from orchestrator.runner import resume_sweep, run_sweep
+    from orchestrator.cli.results import print_results
+    from orchestrator.commands.sweep import resume_sweep, run_sweep
 
     req = _request(file, options)
     slots = _gpu_slots(options.pop("gpus"), options.pop("gpus_per_run"), parallel)
@@ -204,15 +205,20 @@ def run(ctx: click.Context, file, count, parallel, resume_id, **options) -> int:
     )
     common = dict(
         count=count, parallel=parallel, options=agent_options, quiet=options["quiet"],
-        as_json=options["as_json"], debug=ctx.obj.get("debug", False), slots=slots,
+        debug=ctx.obj.get("debug", False), slots=slots,
     )  # fmt: skip
     if resume_id:
         if file:
             raise UsageError("give either FILE or --resume SWEEP_ID, not both")
-        return resume_sweep(resume_id, store_path=req.store_path, **common)
-    if not file:
-        req.file = _default_sweep_file(req.project_file)
-    return run_sweep(req, **common)
+        outcome = resume_sweep(resume_id, store_path=req.store_path, **common)
+    else:
+        if not file:
+            req.file = _default_sweep_file(req.project_file)
+        outcome = run_sweep(req, **common)
+    print_results(
+        outcome.handle, req.store_path, as_json=options["as_json"], quiet=options["quiet"]
+    )
+    return outcome.finish()
 
 
 def _default_sweep_file(project_file: str | None) -> str:
@@ -235,7 +241,7 @@ def _default_sweep_file(project_file: str | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep as JSON.")
 def create(file, as_json, **options) -> int:
     """Create a sweep from FILE and print its id (like `wandb sweep`)."""
-    from orchestrator.runner import create_sweep_from_file
+    from orchestrator.commands.sweep import create_sweep_from_file
 
     handle, _prepared, _config = create_sweep_from_file(_request(file, options), announce=warn)
     if as_json:
@@ -285,7 +291,7 @@ def agent(
     SWEEP_ID is a local sweep id (or 'latest'), or ENTITY/PROJECT/ID for a W&B sweep.
     With --gpus, one agent per GPU joins it; they share the --count runs.
     """
-    from orchestrator.runner import join_sweep
+    from orchestrator.commands.sweep import join_sweep
 
     options = _options(count, run_timeout, time_budget, max_failures, verbose, max_total)
     if devices is not None:

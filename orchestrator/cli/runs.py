@@ -50,7 +50,7 @@ def runs(commit, branch, env, since, sweep_id, limit, store_path, as_json) -> in
     from pathlib import Path
 
     from orchestrator.ci.revision import commit_filter
-    from orchestrator.results import render_table
+    from orchestrator.report.leaderboard import render_table
     from orchestrator.store import open_store
     from orchestrator.store.queries import count_runs, find_runs
 

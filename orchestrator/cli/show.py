@@ -32,7 +32,7 @@ def show(ident: str, store_path: str, limit: int | None, as_json: bool) -> int:
             _print_run(run_detail(ident), as_json, render_run_detail)
             return 0
         from orchestrator.backends.base import SweepHandle
-        from orchestrator.backends.wandb import print_wandb_results
+        from orchestrator.cli.results import print_wandb_results
 
         entity, project, sid = ident.split("/")
         print_wandb_results(
@@ -82,7 +82,7 @@ def leaderboard(sweep_id: str, store_path: str, limit: int, as_json: bool) -> in
 def _leaderboard(
     sweep_id: str, store_path: str, limit: int | None, as_json: bool, details: bool
 ) -> None:
-    from orchestrator.results import leaderboard_rows, render_table, sweep_result_json
+    from orchestrator.report.leaderboard import leaderboard_rows, render_table, sweep_result_json
     from orchestrator.store import open_store
     from orchestrator.store.queries import best_run, state_counts
     from orchestrator.store.queries import leaderboard as board
@@ -141,7 +141,7 @@ def _leaderboard(
 @json_option
 def sweeps(store_path: str, limit: int, as_json: bool) -> int:
     """List the sweeps in the store, newest first."""
-    from orchestrator.results import render_table
+    from orchestrator.report.leaderboard import render_table
     from orchestrator.store import open_store
     from orchestrator.store.queries import list_sweeps, state_counts
 

@@ -119,7 +119,7 @@ def plan_workflow(
     The sweep file is loaded with the dataset pinned, exactly as the agents
     will load it, so a bad file or dataset fails here, before any job starts.
     """
-    from orchestrator.sweeps import load_sweep_with_warnings
+    from orchestrator.agent.plan import load_sweep_with_warnings
 
     env = os.environ if env is None else env
     n_runs = whole_number("count", count, DEFAULT_COUNT, 1, MAX_COUNT)

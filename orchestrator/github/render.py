@@ -20,12 +20,12 @@ from orchestrator.config.project import BACKENDS, ProjectConfig
 from orchestrator.errors import ConfigError, NotFoundError
 from orchestrator.github.pins import PINS
 from orchestrator.github.render_actions import cancel_in_progress, env_block, runs_on, steps_block
-from orchestrator.promote import PROD, WORSE_PHRASE
-from orchestrator.templating import render
+from orchestrator.promotion.base import PROD, WORSE_PHRASE
+from orchestrator.templating.jinja import render
 
 WORKFLOW_TEMPLATE = "workflows/sweep.yml.j2"
 WORKFLOW_DIR = Path(".github") / "workflows"
-DEFAULT_COUNT = 20  # as `sweepci run` (orchestrator.runner.DEFAULT_COUNT)
+DEFAULT_COUNT = 20  # as `sweepci run` (orchestrator.commands.sweep.DEFAULT_COUNT)
 # changes to these never start a sweep
 PATHS_IGNORE = ("**.md", "docs/**")
 # characters with a meaning in GitHub's branch filter syntax but none in fnmatch

@@ -16,7 +16,7 @@ from orchestrator.config.project import BACKENDS, PROJECT_FILE, load_project
 from orchestrator.errors import UsageError
 from orchestrator.github.render import detect_options, render_workflow, workflow_path
 from orchestrator.github.render_chatops import chatops_path, render_chatops_workflow
-from orchestrator.templating import render
+from orchestrator.templating.jinja import render
 
 DEFAULT_SWEEP_FILE = "sweeps/wine.yaml"
 DEFAULT_PROGRAM = "train.py"

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from orchestrator.report import charts
 from orchestrator.report.importance import parameter_importance
 from orchestrator.report.model import ReportModel, display, flatten
-from orchestrator.templating import render
+from orchestrator.templating.jinja import render
 
 CELL_CHARS = 60
 CONFIG_CHARS = 500

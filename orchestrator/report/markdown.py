@@ -22,7 +22,7 @@ from typing import Any
 from orchestrator.report.mermaid import best_so_far_chart
 from orchestrator.report.model import ReportModel, display, flatten
 from orchestrator.store.records import RunRecord
-from orchestrator.templating import render
+from orchestrator.templating.jinja import render
 
 MAX_MARKDOWN_BYTES = 900 * 1024  # below GitHub's 1 MiB, leaving room for other steps' summaries
 MAX_TABLE_ROWS = 100

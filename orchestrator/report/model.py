@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.report.baseline import BaselineComparison, compare
-from orchestrator.results import metric_columns
+from orchestrator.report.leaderboard import metric_columns
 from orchestrator.store.db import Store
 from orchestrator.store.queries import best_run, leaderboard, run_history, state_counts
 from orchestrator.store.records import CRASHED, FAILED, RunRecord, SweepRecord

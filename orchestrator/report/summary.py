@@ -1,6 +1,6 @@
 """The GitHub Actions side of a report: the job summary and the baseline step outputs.
 
-`orchestrator.results` calls `write_job_summary` after every local sweep in
+`orchestrator.commands.results` calls `write_job_summary` after every local sweep in
 Actions, with only the sweep id and store path; the baseline then comes from
 $SWEEPCI_BASELINE (a store file or a directory holding one, e.g. the
 downloaded artifact of the last prod run of main), so a workflow opts in by

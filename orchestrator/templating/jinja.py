@@ -34,7 +34,7 @@ import jinja2
 #: the package the wheel installs templates/ as (see pyproject.toml, package-dir)
 TEMPLATE_PACKAGE = "orchestrator.templates"
 #: templates/ in a source checkout, used when the package is not importable
-SOURCE_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+SOURCE_TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 _ESCAPED_SUFFIXES = (".html", ".htm", ".xml", ".svg")
 _TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")

@@ -1,4 +1,4 @@
-"""What `run`, `create`, `agent` do, as functions (the CLI only parses and prints)."""
+"""What `run`, `create`, `resume` and `agent` do, as functions (the CLI parses and prints)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
+from orchestrator.agent.plan import load_sweep_with_warnings
 from orchestrator.backends.base import Backend, SweepHandle, choose_backend
 from orchestrator.ci.prepare import Prepared, prepare
 from orchestrator.config.sweep import SweepConfig
 from orchestrator.errors import SweepFailed, UsageError
-from orchestrator.sweeps import load_sweep_with_warnings
 
 DEFAULT_COUNT = 20
 
@@ -102,6 +102,25 @@ def create_sweep_from_file(
     return handle, prepared, config
 
 
+@dataclass
+class SweepOutcome:
+    """How the agents of a sweep ended; `finish()` once the results have been shown."""
+
+    handle: SweepHandle
+    code: int = 0
+    failure: SweepFailed | None = None
+
+    def finish(self) -> int:
+        """Raise the failure the agents met, else return the exit code."""
+        if self.failure is not None:
+            raise self.failure
+        if self.code == SweepFailed.exit_code:
+            raise SweepFailed(
+                f"the agents of sweep {self.handle.id} failed; see their messages above"
+            )
+        return self.code
+
+
 def run_sweep(
     req: SweepRequest,
     *,
@@ -109,21 +128,18 @@ def run_sweep(
     parallel: int,
     options: AgentOptions,
     quiet: bool,
-    as_json: bool,
     debug: bool,
     slots: list[tuple[str, ...]] | None = None,
-) -> int:
-    """Create a sweep and run agents until done (one per GPU slot with `slots`); print the
-    leaderboard."""
+) -> SweepOutcome:
+    """Create a sweep and run agents until done (one per GPU slot with `slots`)."""
     target = count or DEFAULT_COUNT
     handle, prepared, _config = create_sweep_from_file(req, flags={"target_total": target})
     _say(f"sweep {handle.path} created")
     options.count = None
     options.max_total = target
     return _drive(
-        handle, prepared.run_context, options, parallel, req.store_path, quiet, as_json, debug,
-        slots,
-    )  # fmt: skip
+        handle, prepared.run_context, options, parallel, req.store_path, quiet, debug, slots
+    )
 
 
 def resume_sweep(
@@ -134,10 +150,9 @@ def resume_sweep(
     parallel: int,
     options: AgentOptions,
     quiet: bool,
-    as_json: bool,
     debug: bool,
     slots: list[tuple[str, ...]] | None = None,
-) -> int:
+) -> SweepOutcome:
     """Go on with a stopped local sweep until its target (or --count more runs)."""
     from orchestrator.store import claims, open_store, recovery
     from orchestrator.store import runs as store_runs
@@ -165,7 +180,7 @@ def resume_sweep(
     handle = SweepHandle("local", sweep.id, sweep.project)
     options.count = None
     options.max_total = target
-    return _drive(handle, context, options, parallel, store_path, quiet, as_json, debug, slots)
+    return _drive(handle, context, options, parallel, store_path, quiet, debug, slots)
 
 
 def refuse_reproduction_sweep(sweep: Any) -> None:
@@ -234,10 +249,9 @@ def _drive(
     parallel: int,
     store_path: str,
     quiet: bool,
-    as_json: bool,
     debug: bool,
     slots: list[tuple[str, ...]] | None = None,
-) -> int:
+) -> SweepOutcome:
     code = 0
     failure: SweepFailed | None = None
     if slots:
@@ -260,14 +274,7 @@ def _drive(
                 _say(f"agent stopped: {result.stop_reason}")
         except SweepFailed as exc:
             failure = exc
-    from orchestrator.results import print_results
-
-    print_results(handle, store_path, as_json=as_json, quiet=quiet)
-    if failure is not None:
-        raise failure
-    if code == SweepFailed.exit_code:
-        raise SweepFailed(f"the agents of sweep {handle.id} failed; see their messages above")
-    return code
+    return SweepOutcome(handle, code, failure)
 
 
 def _github_mask_and_outputs(outputs: dict[str, str]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from orchestrator.backends import wandb_sdk
 from orchestrator.ci.prepare import Prepared, prepare
-from orchestrator.promote import (
+from orchestrator.promotion.base import (
     PromotionRefused,
     PromotionResult,
     actor_name,
