@@ -173,7 +173,7 @@ def _rerun(
     from orchestrator.store import open_store
     from orchestrator.store.queries import reproductions_of
     from orchestrator.store.runs import create_sweep
-    from orchestrator.sweeps import space_of
+    from orchestrator.agent.plan import space_of
 
     config = config_from_dict(sweep.config, sweep.sweep_file or "<stored sweep>")
     ci, tags = rerun_context(workdir, original.branch, sweep.env, sweep.project, original.id)

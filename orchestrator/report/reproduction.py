@@ -120,7 +120,7 @@ def render_reproduction(result: Reproduction) -> list[str]:
 
     Every value from a run (ids, reasons, stderr, metric names) is escaped onto one line."""
     from orchestrator.agent.progress import printable as p
-    from orchestrator.results import render_table
+    from orchestrator.report.leaderboard import render_table
 
     o, a = result.original, result.again
     lines = [
