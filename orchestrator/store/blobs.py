@@ -22,13 +22,10 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from orchestrator.errors import Location, NotFoundError, StoreError, UsageError
 from orchestrator.store.db import Store
-
-if TYPE_CHECKING:
-    from orchestrator.store.artifacts import Artifact
 
 
 @dataclass
@@ -172,7 +169,17 @@ def add_blob(store: Store, source: str | os.PathLike) -> tuple[str, int]:
     return sha, size
 
 
-def export_files(store: Store, artifact: Artifact, out_dir: str | os.PathLike) -> list[Path]:
+class ArtifactFiles(Protocol):
+    """What exporting needs of an artifact (store.artifacts.Artifact is one)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def files(self) -> list[dict[str, Any]]: ...
+
+
+def export_files(store: Store, artifact: ArtifactFiles, out_dir: str | os.PathLike) -> list[Path]:
     """Copy an artifact's files into `out_dir` (its paths kept); reference entries are skipped.
 
     Every entry is checked (its digest's form, its path) before the first file is

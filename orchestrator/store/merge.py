@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.errors import Location, StoreError
 from orchestrator.store.db import open_store
 from orchestrator.store.merge_artifacts import copy_blobs, merge_artifact_rows
 from orchestrator.store.merge_checks import check_sources
+from orchestrator.store.merge_result import MergeResult
 
 _SWEEP_COLUMNS = (
     "id",
@@ -33,24 +33,6 @@ _SWEEP_COLUMNS = (
     "created_at",
     "updated_at",
 )
-
-
-@dataclass
-class MergeResult:
-    sweeps_added: int = 0
-    runs_added: int = 0
-    runs_skipped: int = 0
-    history_rows: int = 0
-    artifacts_added: int = 0
-    aliases_added: int = 0
-    usage_added: int = 0
-    promotions_added: int = 0
-    blobs_copied: int = 0
-    #: digests of blobs a source names but does not hold (its files were not uploaded with it)
-    blobs_missing: list[str] = field(default_factory=list)
-    #: aliases the output already gave another version, artifact names of two types
-    conflicts: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
 
 
 def merge_stores(sources: list[str | Path], output: str | Path) -> MergeResult:

@@ -14,14 +14,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from orchestrator.store.artifacts import LATEST, put_alias
 from orchestrator.store.blobs import blob_file, blob_path, copy_verified
 from orchestrator.store.db import Store
-
-if TYPE_CHECKING:
-    from orchestrator.store.merge import MergeResult
+from orchestrator.store.merge_result import MergeResult
 
 _PROMOTION_COLUMNS = ("sweep_id", "run_id", "alias", "forced", "actor", "sha", "note", "at")
 
