@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import click
 
 from orchestrator.agent.notes import ci_of_run, parameters_of_run
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
@@ -101,7 +100,11 @@ class WandbBackend(Backend):
         count = options.max_total or options.count or DEFAULT_COUNT
         ref = wandb_sdk.SweepRef(handle.entity or "", handle.project, handle.id, handle.url)
         if not quiet:
-            click.echo(f"sweepci: W&B agent for {ref.path} ({count} run(s) at most)", err=True)
+            print(
+                f"sweepci: W&B agent for {ref.path} ({count} run(s) at most)",
+                file=sys.stderr,
+                flush=True,
+            )
         sdk_env = wandb_sdk.sdk_environment(env, self.workdir)
         # runs already in the sweep (earlier agents, other matrix jobs) are not this agent's
         before = {r["id"] for r in wandb_sdk.list_runs(ref, sdk_env)}

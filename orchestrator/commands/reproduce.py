@@ -167,13 +167,13 @@ def _rerun(
     """Launch the original's config with the agent, recorded as a one-run reproduction sweep."""
     from orchestrator.agent.loop import Agent
     from orchestrator.agent.options import AgentOptions, RunContext
+    from orchestrator.agent.plan import space_of
     from orchestrator.agent.progress import Progress
     from orchestrator.config.sweep import config_from_dict
     from orchestrator.search.fixed import FixedSampler
     from orchestrator.store import open_store
     from orchestrator.store.queries import reproductions_of
     from orchestrator.store.runs import create_sweep
-    from orchestrator.agent.plan import space_of
 
     config = config_from_dict(sweep.config, sweep.sweep_file or "<stored sweep>")
     ci, tags = rerun_context(workdir, original.branch, sweep.env, sweep.project, original.id)

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
-
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.agent.plan import load_sweep_with_warnings
 from orchestrator.backends.base import Backend, SweepHandle, choose_backend
@@ -44,7 +42,7 @@ def get_backend(name: str, store_path: str | Path) -> Backend:
 
 
 def _say(text: str) -> None:
-    click.echo(f"sweepci: {text}", err=True)
+    print(f"sweepci: {text}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -72,7 +70,7 @@ def create_sweep_from_file(
 ) -> tuple[SweepHandle, Prepared, SweepConfig]:
     """Validate, route, guard, then create the sweep. Nothing is written before all checks pass."""
     config = load_sweep_with_warnings(
-        req.file, req.overrides, req.add, lambda w: click.echo(f"sweepci: warning: {w}", err=True)
+        req.file, req.overrides, req.add, lambda w: _say(f"warning: {w}")
     )
     shard_kn = parse_shard(req.shard)
     if shard_kn[1] > 1 and config.method == "bayes":
