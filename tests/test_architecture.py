@@ -338,3 +338,23 @@ def test_a_long_module_is_named(tmp_path: Path) -> None:
 def test_click_below_cli_is_named(tmp_path: Path, line: str) -> None:
     root = _package(tmp_path, {"commands/sweep.py": line, "cli/main.py": "import click\n"})
     assert [p.split(" (")[0] for p in click_outside_cli(root)] == ["orchestrator.commands.sweep"]
+
+
+def test_every_command_the_cli_lists_exists() -> None:
+    """The CLI imports its commands lazily and lists them all: a missing module must fail here."""
+    import importlib
+
+    import click
+
+    from orchestrator.cli.main import COMMANDS
+
+    missing = []
+    for name, (module, attr, _help) in COMMANDS.items():
+        try:
+            command = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            missing.append(f"{name}: {exc}")
+            continue
+        if not isinstance(command, click.Command):
+            missing.append(f"{name}: {module}.{attr} is not a click command")
+    assert not missing, "commands that do not load:\n" + "\n".join(missing)

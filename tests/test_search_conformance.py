@@ -9,7 +9,6 @@ values, random draws by index) follows the shared tests.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 from typing import Any
@@ -76,8 +75,6 @@ def space_of(params: dict[str, Any]) -> Space:
 def sampler(
     method: str, seed: int = 0, goal: str = "minimize", target: float | None = None
 ) -> Sampler:
-    if method == "bayes" and importlib.util.find_spec("orchestrator.search.bayes") is None:
-        pytest.skip("orchestrator.search.bayes is not written yet")
     params = GRID_PARAMS if method == "grid" else SAMPLED_PARAMS
     return make_sampler(method, space_of(params), goal=goal, seed=seed, target=target)
 

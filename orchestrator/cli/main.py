@@ -4,7 +4,6 @@ so that `sweepci --help` imports neither numpy nor pydantic."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 
@@ -105,11 +104,11 @@ class LazyGroup(click.Group):
     """A group whose subcommands are imported only when used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _available(name)]
+        return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         spec = COMMANDS.get(name)
-        if spec is None or not _available(name):
+        if spec is None:
             return None
         module = importlib.import_module(spec[0])
         return getattr(module, spec[1])
@@ -119,12 +118,6 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
-
-
-def _available(name: str) -> bool:
-    module = COMMANDS[name][0]
-    spec = importlib.util.find_spec(module)
-    return spec is not None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -12,7 +12,6 @@ Each parametrized case is one input; `test_figures` records their number.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -62,10 +61,6 @@ DEAD_API = "http://127.0.0.1:9"
 VALIDATE_ERROR = re.compile(r"^(sweepci: error: |[^:]+(:\d+:\d+)?: error: )")
 
 
-def _has(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
 @dataclass
 class Case:
     id: str
@@ -73,7 +68,6 @@ class Case:
     setup: Callable[[Path], None] | None = None
     env: dict[str, str] = field(default_factory=dict)
     code: int = 2
-    needs: str | None = None  # a CLI module that may not exist yet
     mount_ro: bool = False
 
 
@@ -206,8 +200,7 @@ def store_cases() -> list[Case]:
         for name, argv in {**READ_COMMANDS, **WRITE_COMMANDS}.items():
             if (variant, name) in CREATES_STORE:
                 continue
-            needs = "orchestrator.cli.report" if name == "report" else None
-            cases.append(Case(f"store-{variant}-{name}", argv, _with_good_copy(setup), needs=needs))
+            cases.append(Case(f"store-{variant}-{name}", argv, _with_good_copy(setup)))
     for name, argv in READ_COMMANDS.items():  # a read-only store still reads
         if name == "merge_source":
             continue
@@ -217,7 +210,6 @@ def store_cases() -> list[Case]:
                 argv,
                 code=0,
                 mount_ro=True,
-                needs="orchestrator.cli.report" if name == "report" else None,
             )
         )
     for name, argv in WRITE_COMMANDS.items():
@@ -248,7 +240,6 @@ def sweep_cases() -> list[Case]:
                 f"sweep-{f.stem}-workflow-plan",
                 ["workflow", "plan", "--sweep-file", f.name],
                 setup,
-                needs="orchestrator.github.jobplan",
             ),
         ]
     return cases
@@ -302,20 +293,12 @@ def project_cases() -> list[Case]:
     cases = []
     for variant, text in PROJECT_FILES.items():
         for name, argv in PROJECT_COMMANDS.items():
-            needs = {
-                "workflow_render": "orchestrator.github.render",
-                "workflow_check": "orchestrator.github.render",
-                "workflow_plan": "orchestrator.github.jobplan",
-                "dispatch": "orchestrator.cli.dispatch",
-            }.get(name)
             env = (
                 {"GITHUB_TOKEN": "ghp_" + "x" * 36, "GITHUB_API_URL": DEAD_API}
                 if name == "dispatch"
                 else {}
             )
-            cases.append(
-                Case(f"project-{variant}-{name}", argv, _project_file(text), env=env, needs=needs)
-            )
+            cases.append(Case(f"project-{variant}-{name}", argv, _project_file(text), env=env))
     return cases
 
 
@@ -370,7 +353,6 @@ def event_cases() -> list[Case]:
                     argv,
                     _event(data),
                     env=_actions_env("event.json"),
-                    needs="orchestrator.github.jobplan" if name == "workflow_plan" else None,
                 )
             )
     cases.append(
@@ -525,14 +507,6 @@ ARGUMENTS: list[tuple[str, list[str]]] = [
     ("artifacts-unknown-subcommand", ["artifacts", "frob"]),
     ("promote-unknown", ["promote", "nosuch"]),
 ]
-NEEDS = {
-    "report": "orchestrator.cli.report",
-    "workflow": "orchestrator.cli.workflow",
-    "dispatch": "orchestrator.cli.dispatch",
-    "sync": "orchestrator.cli.sync",
-    "artifacts": "orchestrator.cli.artifacts",
-    "promote": "orchestrator.cli.artifacts",
-}
 # a missing credential is bad input, exit 2, for GITHUB_TOKEN as for WANDB_API_KEY
 ARG_CODE: dict[str, int] = {}
 ARG_ENV = {
@@ -554,7 +528,6 @@ def argument_cases() -> list[Case]:
                 argv,
                 setup,
                 env=env or {},
-                needs=NEEDS.get(argv[0]),
                 code=ARG_CODE.get(name, 2),
             )
         )
@@ -602,9 +575,7 @@ def _check(case: Case, result: Result) -> None:
 def test_bad_input_is_one_line_and_changes_nothing(
     group: str, template: Path, tmp_path: Path, cli: CliServer
 ) -> None:
-    cases = [c for c in GROUPS[group] if not c.needs or _has(c.needs)]
-    if not cases:
-        pytest.skip(f"{GROUPS[group][0].needs} does not exist yet")
+    cases = GROUPS[group]
     work = tmp_path / "proj"
     shutil.copytree(template, work, symlinks=True)
     for extra in ("home", "tmp"):
@@ -635,8 +606,8 @@ def test_bad_input_is_one_line_and_changes_nothing(
 
 
 def test_figures(figures) -> None:
-    """Each case is one input; the figure counts those whose command exists here."""
-    runnable = [c for c in CASES if (not c.needs or _has(c.needs)) and c.id not in KNOWN_BUGS]
+    """Each case is one input; the figure counts them all but the known bugs."""
+    runnable = [c for c in CASES if c.id not in KNOWN_BUGS]
     # the per-case test asserts no traceback and no write for every one of them
     figures(bad_inputs=len(runnable), bad_input_tracebacks=0, bad_input_writes=0)
     assert len(runnable) >= 500
@@ -662,8 +633,6 @@ def test_fresh_processes_answer_the_same(
     case_id: str, template: Path, tmp_path: Path, cli: CliServer
 ) -> None:
     (case,) = [c for c in CASES if c.id == case_id]
-    if case.needs and not _has(case.needs):
-        pytest.skip(f"{case.needs} does not exist yet")
     answers = []
     for how in ("fork", "fresh"):
         work = tmp_path / how / "proj"

@@ -9,7 +9,6 @@ bytes, the run folders, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY included.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -103,11 +102,8 @@ def test_a_local_sweep_and_its_reports_leak_no_secret(tmp_path: Path, figures) -
         ("runs", "--json"),
         ("context", "--json"),
     ]
-    if importlib.util.find_spec("orchestrator.cli.report"):
-        runs += [
-            ("report", "--format", fmt, "-o", f"report.{fmt}") for fmt in ("md", "html", "json")
-        ]
-        runs.append(("report", "--job-summary"))
+    runs += [("report", "--format", fmt, "-o", f"report.{fmt}") for fmt in ("md", "html", "json")]
+    runs.append(("report", "--job-summary"))
     for argv in runs:
         proc = sweepci(*argv, cwd=repo, env=env, timeout=180)
         assert proc.returncode == 0, (argv, proc.stderr)

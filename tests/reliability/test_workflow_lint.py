@@ -3,18 +3,12 @@ under actionlint and zizmor (offline). The renderer is orchestrator/github/rende
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import yaml
 
-if (
-    importlib.util.find_spec("orchestrator.github.render") is None
-):  # pragma: no cover - while it is being written
-    pytest.skip("orchestrator/github/render.py does not exist yet", allow_module_level=True)
-
-from tests.test_workflow import actionlint, every_rendering, render_in, zizmor  # noqa: E402, F401 - a fixture
+from tests.test_workflow import actionlint, every_rendering, render_in, zizmor  # noqa: F401 - a fixture
 
 # values a project file might hold that would be dangerous if pasted into `run:` or `${{ }}`
 HOSTILE = {
