@@ -236,6 +236,28 @@ def test_no_import_circles() -> None:
     assert not found, "import circles: " + "; ".join(" <-> ".join(c) for c in found)
 
 
+def room_graph(graph: dict[str, list[Edge]]) -> dict[str, list[Edge]]:
+    """The same graph between rooms (folders): room -> one edge per module import across rooms."""
+    rooms: dict[str, list[Edge]] = {}
+    for module, edges in graph.items():
+        src = room(module)
+        if src is None:
+            continue
+        rooms.setdefault(src, [])
+        for e in edges:
+            dst = room(e.target)
+            if dst is not None and dst != src:
+                rooms[src].append(Edge(src, dst, e.line))
+                rooms.setdefault(dst, [])
+    return rooms
+
+
+def test_no_circle_between_rooms() -> None:
+    """Rooms of one layer may use each other, but only one way (agent/ <- ci/ <- backends/ ...)."""
+    found = cycles(room_graph(import_graph(REPO_ROOT)))
+    assert not found, "rooms importing each other: " + "; ".join(" <-> ".join(c) for c in found)
+
+
 def test_imports_only_go_down_the_layers() -> None:
     problems = layering_problems(import_graph(REPO_ROOT)) + root_problems(REPO_ROOT)
     assert not problems, "upward imports:\n" + "\n".join(problems)

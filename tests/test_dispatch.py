@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.github.repo import parse_remote_url
+from orchestrator.ci.repo import parse_remote_url
 from tests.servers.github_api import OLD_RUN_ID, GitHubStandIn
 from tests.servers.github_fixtures import CANARY_TOKEN
 

@@ -64,7 +64,7 @@ class RunContextInfo:
 
 def parse_remote(url: str) -> str | None:
     """owner/name from a GitHub remote URL (https, ssh or scp-like), or None."""
-    from orchestrator.github.repo import parse_remote_url
+    from orchestrator.ci.repo import parse_remote_url
 
     try:
         owner, name = parse_remote_url(url)

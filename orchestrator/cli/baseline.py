@@ -90,9 +90,9 @@ def fetch(
     """
     import os
 
+    from orchestrator.ci import repo as git
     from orchestrator.cli.dispatch import _project_defaults
     from orchestrator.errors import ConfigError
-    from orchestrator.github import repo as git
     from orchestrator.github.api import (
         DEFAULT_API_URL,
         GitHubClient,

@@ -145,7 +145,7 @@ def dispatch(
 
     Example: sweepci dispatch --count 5 --dataset iris --watch
     """
-    from orchestrator.github import repo as git
+    from orchestrator.ci import repo as git
     from orchestrator.github.api import DEFAULT_API_URL, GitHubClient, token_from_env
     from orchestrator.github.dispatch import (
         dispatch_workflow,

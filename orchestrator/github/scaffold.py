@@ -30,8 +30,8 @@ class Written:
 
 def repository_base(root: Path) -> str:
     """The repository's name: from the `origin` remote when it parses, else the directory."""
+    from orchestrator.ci.repo import origin_repo
     from orchestrator.errors import ConfigError
-    from orchestrator.github.repo import origin_repo
 
     try:
         return origin_repo(root)[1]

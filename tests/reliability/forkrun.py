@@ -50,7 +50,7 @@ WARM = (
     "orchestrator.github.render",
     "orchestrator.github.jobplan",
     "orchestrator.github.api",
-    "orchestrator.github.repo",
+    "orchestrator.ci.repo",
     "git",
 )
 
