@@ -380,3 +380,29 @@ def test_every_command_the_cli_lists_exists() -> None:
         if not isinstance(command, click.Command):
             missing.append(f"{name}: {module}.{attr} is not a click command")
     assert not missing, "commands that do not load:\n" + "\n".join(missing)
+
+
+def test_help_imports_nothing_heavy() -> None:
+    """`sweepci --help` stays fast: the heavy packages load only in the command that needs them."""
+    import subprocess
+    import sys
+
+    from tests.conftest import clean_env
+
+    heavy = ("numpy", "scipy", "pydantic", "yaml", "git", "wandb", "sklearn", "matplotlib")
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['sweepci', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('orchestrator', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"heavy = {heavy!r}\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & set(heavy))), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=clean_env(), timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Commands" in proc.stdout  # the probe really printed the help
+    assert proc.stderr.strip() == "", f"`sweepci --help` imports {proc.stderr.strip()}"
