@@ -75,8 +75,8 @@ def comment(
 
     Example: sweepci comment --body-file sweepci-report/report.md
     """
+    from orchestrator.ci import repo as git
     from orchestrator.ci.context import from_environment, read_event_payload
-    from orchestrator.github import repo as git
     from orchestrator.github.api import (
         DEFAULT_API_URL,
         GitHubClient,
