@@ -100,6 +100,34 @@ def imports_of(module: str, path: Path, modules: dict[str, Path]) -> Iterator[Ed
                     yield Edge(module, target, node.lineno)
 
 
+def missing_imports(root: Path) -> list[str]:
+    """Imports of package modules that do not exist (a module moved, its importer not updated)."""
+    modules = module_files(root)
+    out = []
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = package.split(".")
+                if node.level > 1:
+                    base = base[: -(node.level - 1)]
+                names = [
+                    ".".join(base + ([node.module] if node.module else []))
+                    if node.level
+                    else node.module or ""
+                ]
+            else:
+                continue
+            for name in names:
+                if (name == PACKAGE or name.startswith(PACKAGE + ".")) and name not in modules:
+                    out.append(
+                        f"{module} (line {node.lineno}) imports {name}, which does not exist"
+                    )
+    return out
+
+
 def import_graph(root: Path) -> dict[str, list[Edge]]:
     modules = module_files(root)
     graph: dict[str, list[Edge]] = {}
@@ -263,6 +291,11 @@ def test_imports_only_go_down_the_layers() -> None:
     assert not problems, "upward imports:\n" + "\n".join(problems)
 
 
+def test_every_imported_module_exists() -> None:
+    found = missing_imports(REPO_ROOT)
+    assert not found, "imports of missing modules:\n" + "\n".join(found)
+
+
 def test_no_module_is_over_400_lines() -> None:
     found = long_modules(REPO_ROOT)
     assert not found, f"modules over {MAX_LINES} lines: " + ", ".join(found)
@@ -348,6 +381,16 @@ def test_a_module_at_the_root_of_the_package_has_no_layer(tmp_path: Path) -> Non
     root = _package(tmp_path, {"runner.py": "from orchestrator.errors import E\n", "errors.py": ""})
     assert layering_problems(import_graph(root)) == [
         "orchestrator.runner: room 'runner' has no layer in tests/test_architecture.py"
+    ]
+
+
+def test_an_import_of_a_moved_module_is_named(tmp_path: Path) -> None:
+    root = _package(
+        tmp_path,
+        {"github/render.py": "def f():\n    from orchestrator.promote import PROD\n"},
+    )
+    assert missing_imports(root) == [
+        "orchestrator.github.render (line 2) imports orchestrator.promote, which does not exist"
     ]
 
 

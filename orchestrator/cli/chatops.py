@@ -52,11 +52,11 @@ def chatops(
 
     Example comment: /sweep count=10 dataset=iris
     """
+    from orchestrator.ci import repo as git
     from orchestrator.ci.context import RunContextInfo, read_event_payload
     from orchestrator.ci.routing import route
     from orchestrator.cli.dispatch import _project_defaults
     from orchestrator.config.project import load_project
-    from orchestrator.github import repo as git
     from orchestrator.github.api import DEFAULT_API_URL, GitHubClient, token_from_env
     from orchestrator.github.chatops import ChatOpsRepository, handle_comment
     from orchestrator.github.commands import append_summary

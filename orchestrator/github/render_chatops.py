@@ -14,8 +14,8 @@ from orchestrator import __version__
 from orchestrator.config.project import ProjectConfig
 from orchestrator.github.pins import PINS
 from orchestrator.github.render import WORKFLOW_DIR, WorkflowOptions, _quoted
-from orchestrator.promote import PROD
-from orchestrator.templating import render
+from orchestrator.promotion.base import PROD
+from orchestrator.templating.jinja import render
 
 CHATOPS_TEMPLATE = "workflows/chatops.yml.j2"
 CHATOPS_FILE = "sweep-chatops.yml"
