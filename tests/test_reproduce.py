@@ -37,8 +37,10 @@ x = int(sys.argv[1].split("=")[1])
 with open(os.environ["SWEEPCI_METRICS_FILE"], "a") as out:
     out.write(json.dumps({"metrics": {"f1": random.random(), "x_seen": x}}) + "\\n")
 """
+# the command uses W&B's macros: the rerun must expand them as the agent did
 SWEEP = (
     "method: grid\nprogram: p.py\nmetric: {name: f1, goal: maximize}\n"
+    'command: ["${env}", "${interpreter}", "${program}", "${args_no_hyphens}"]\n'
     "parameters:\n  x: {values: [3]}\n"
 )
 
@@ -48,8 +50,8 @@ def _project(tmp_path: Path, program: str, branch: str = "feature/x") -> tuple[P
     return repo, tmp_path / "store.db"
 
 
-def _run_once(repo: Path, store: Path, env: dict[str, str] | None = None) -> dict:
-    proc = sweepci("run", "s.yaml", "--store", str(store), "--json", cwd=repo, env=env)
+def _run_once(repo: Path, store: Path, env: dict[str, str] | None = None, *args: str) -> dict:
+    proc = sweepci("run", "s.yaml", "--store", str(store), "--json", *args, cwd=repo, env=env)
     assert proc.returncode == 0, proc.stderr
     (run,) = json.loads(proc.stdout)["runs"]
     return run
@@ -76,7 +78,7 @@ def test_a_deterministic_run_reproduces_from_a_later_commit_without_touching_the
 ) -> None:
     repo, store = _project(tmp_path, DETERMINISTIC)
     sha = git(repo, "rev-parse", "HEAD")
-    original = _run_once(repo, store)
+    original = _run_once(repo, store, None, "--seed", "7")
     _commit(repo, "p.py", DETERMINISTIC.replace("x / 7", "x / 8"))  # later code gives other values
     (repo / "p.py").write_text(DETERMINISTIC.replace("x / 7", "x / 5"))  # and an uncommitted edit
     (repo / "notes.txt").write_text("untracked\n")
@@ -101,6 +103,9 @@ def test_a_deterministic_run_reproduces_from_a_later_commit_without_touching_the
     assert rerun["config"] == original["config"] and rerun["state"] == "finished"
     assert f"reproduces:{original['id']}" in rerun["tags"] and "trigger:reproduce" in rerun["tags"]
     assert rerun["sweep"]["reproduction"] is True
+    sweeps = json.loads(sweepci("sweeps", "--store", str(store), "--json", cwd=repo).stdout)
+    by_id = {s["id"]: s for s in sweeps}
+    assert by_id[rerun["sweep"]["id"]]["seed"] == by_id[original["sweep_id"]]["seed"] == 7
     # nothing of the temporary checkout is left
     assert not list(Path(clean_env().get("TMPDIR", "/tmp")).glob("sweepci-reproduce-*/tree/p.py"))
 
