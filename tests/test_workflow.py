@@ -349,7 +349,12 @@ def test_the_promote_step_keeps_a_better_model_quietly_and_fails_on_other_refusa
             cwd=repo,
             capture_output=True,
             text=True,
-            env={**env, "SWEEP_ID": sweep_id, "GITHUB_STEP_SUMMARY": str(summary)},
+            env={
+                **env,
+                "SWEEP_ID": sweep_id,
+                "GITHUB_STEP_SUMMARY": str(summary),
+                "RUNNER_TEMP": str(tmp_path),
+            },
         )
         return proc, summary.read_text() if summary.exists() else ""
 

@@ -163,9 +163,9 @@ def from_github(env: Mapping[str, str], cwd: Path | None = None) -> RunContextIn
         ctx.is_fork = True
     if ctx.sha:
         ctx.sha = ctx.sha.lower()
-    workspace = env.get("GITHUB_WORKSPACE")
-    if workspace:
-        ctx.dirty = _git_dirty(Path(workspace))
+    # the prod guard applies in Actions too: a step may have changed or added files since
+    # the checkout, and runs must trace back to code that is in GITHUB_SHA
+    ctx.dirty = _git_dirty(Path(env.get("GITHUB_WORKSPACE") or cwd or Path.cwd()))
     return ctx
 
 
@@ -188,12 +188,21 @@ def _git_dirty(path: Path) -> bool | None:
         return None
 
 
+#: sweepci's own area (store, runs, baseline): never a change to the code
+SWEEPCI_AREA = ".sweepci/"
+
+
 def _is_dirty(repo: Any) -> bool:
-    """Uncommitted changes to tracked files. Unlike GitPython's is_dirty (`git diff`), this
-    never rewrites .git/index: asking must not change the checkout, and must not take the
-    index lock a concurrent git command of the user or the CI needs."""
-    out = repo.git.status("--porcelain", "--untracked-files=no", env={"GIT_OPTIONAL_LOCKS": "0"})
-    return bool(out.strip())
+    """Uncommitted changes: tracked files changed and untracked files that git does not
+    ignore (an untracked module imported by the program is code the commit lacks), except
+    sweepci's own area. Unlike GitPython's is_dirty (`git diff`), this never rewrites
+    .git/index: asking must not change the checkout, and must not take the index lock a
+    concurrent git command of the user or the CI needs."""
+    out = repo.git.status(
+        "--porcelain", "--untracked-files=normal", env={"GIT_OPTIONAL_LOCKS": "0"}
+    )
+    paths = [line[3:].strip('"') for line in out.splitlines() if len(line) > 3]
+    return any(not path.startswith(SWEEPCI_AREA) for path in paths)
 
 
 def from_git(cwd: Path) -> RunContextInfo:

@@ -47,11 +47,20 @@ def check_prod_guard(
         raise GuardError(
             f"refusing to write to prod ({route.project}): no commit to trace the runs to"
         )
-    if ctx.source != "github-actions" and ctx.dirty:
+    if ctx.dirty and ctx.source == "github-actions":
+        # --allow-dirty is for a laptop: in CI a changed tree means code the sha lacks
+        raise GuardError(
+            f"refusing to write to prod ({route.project}): the checkout differs from commit "
+            f"{(ctx.sha or '?')[:12]} (a step changed or added files that git does not ignore), "
+            "so runs would not trace back to it; commit them, add them to .gitignore, or "
+            "write them outside the workspace"
+        )
+    if ctx.dirty:
         if not allow_dirty:
             raise GuardError(
-                f"refusing to write to prod ({route.project}): the working tree has uncommitted changes, so runs "
-                "would not trace back to a commit; commit them, or pass --allow-dirty (recorded on the sweep)"
+                f"refusing to write to prod ({route.project}): the working tree has uncommitted changes "
+                "or untracked files, so runs would not trace back to a commit; commit them, or pass "
+                "--allow-dirty (recorded on the sweep)"
             )
         notes.append("allow_dirty")
     return notes

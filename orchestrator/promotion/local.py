@@ -42,6 +42,13 @@ def promote_local(
             raise PromotionRefused(
                 f"sweep {sweep.id} has no finished run with a value of {sweep.metric_name or 'its metric'}"
             )
+        if best.env != PROD:
+            # a run of another environment in a prod sweep (a store merged before merge
+            # refused such mixes): its code never passed the prod guard
+            raise PromotionRefused(
+                f"the best run {best.id} of sweep {sweep.id} is a {best.env or 'no-environment'} run; "
+                "only runs of the prod environment are promoted"
+            )
         models = store_artifacts.produced_by(store, best.id, type="model")
         if not models:
             raise PromotionRefused(
