@@ -55,10 +55,18 @@ def test_corpus_is_large_enough(record_property: pytest.RecordProperty) -> None:
     assert len(warnings) >= 8
 
 
-def _copy_into(tmp_path: Path, source: Path) -> tuple[Path, Path]:
-    """A fresh working directory holding only a copy of `source`."""
+def _workdir(tmp_path: Path) -> Path:
+    """A fresh working directory with the programs the corpus's sweeps run."""
     cwd = tmp_path / "work"
     cwd.mkdir()
+    for program in ("train.py", "sweep_nest.py"):
+        (cwd / program).write_text("")
+    return cwd
+
+
+def _copy_into(tmp_path: Path, source: Path) -> tuple[Path, Path]:
+    """A fresh working directory holding the programs and a copy of `source`."""
+    cwd = _workdir(tmp_path)
     target = cwd / source.name
     shutil.copyfile(source, target)
     return cwd, target
@@ -102,8 +110,7 @@ WARNING_FILES = [f for f in FILES if expectation(f)[0] == "warning"]
 
 
 def test_strict_turns_each_warning_into_a_failure(tmp_path: Path) -> None:
-    cwd = tmp_path / "work"
-    cwd.mkdir()
+    cwd = _workdir(tmp_path)
     for path in WARNING_FILES:
         shutil.copyfile(path, cwd / path.name)
     proc = sweepci("validate", "--strict", *(p.name for p in WARNING_FILES), cwd=cwd)
@@ -127,8 +134,7 @@ def test_json_output_carries_the_same_problem(tmp_path: Path) -> None:
 
 
 def test_several_files_fail_together_and_good_ones_still_pass(tmp_path: Path) -> None:
-    cwd = tmp_path / "work"
-    cwd.mkdir()
+    cwd = _workdir(tmp_path)
     for name in ("method_unknown.yaml", "values_empty.yaml"):
         shutil.copyfile(CORPUS / name, cwd / name)
     (cwd / "good.yaml").write_text(GOOD_SWEEP)
@@ -163,20 +169,18 @@ def test_plan_and_run_stop_on_a_bad_file(command: str, name: str, tmp_path: Path
 
 
 def test_set_of_an_unknown_parameter_is_an_error(tmp_path: Path) -> None:
-    cwd = tmp_path / "work"
-    cwd.mkdir()
+    cwd = _workdir(tmp_path)
     (cwd / "sweep.yaml").write_text(GOOD_SWEEP)
     for command in ("validate", "plan"):
         proc = sweepci(command, "sweep.yaml", "--set", "learning_rate=0.5", cwd=cwd)
         assert proc.returncode == 2, proc.stderr
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and "learning_rate" in lines[0] and "--add" in lines[0], proc.stderr
-    assert _listing(cwd) == {"sweep.yaml"}
+    assert _listing(cwd) == {"sweep.yaml", "train.py", "sweep_nest.py"}
 
 
 def test_set_pins_known_and_nested_parameters_and_add_adds(tmp_path: Path) -> None:
-    cwd = tmp_path / "work"
-    cwd.mkdir()
+    cwd = _workdir(tmp_path)
     (cwd / "sweep.yaml").write_text(GOOD_SWEEP)
     proc = sweepci(
         "plan", "sweep.yaml", "--json", "--set", "lr=0.5", "--set", "model.depth=3", cwd=cwd

@@ -48,11 +48,14 @@ W_AND_B_DISTRIBUTIONS = [
 def validate_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     """One real `sweepci validate --json` over every good file, by file."""
     cwd = tmp_path_factory.mktemp("validate")
+    for program in ("train.py", "sweep_nest.py", "examples/train.py"):  # what the sweeps run
+        (cwd / program).parent.mkdir(exist_ok=True)
+        (cwd / program).write_text("")
     proc = sweepci("validate", "--json", *map(str, FILES), cwd=cwd)
     assert "Traceback" not in proc.stderr
     assert proc.stderr == "", proc.stderr
     assert proc.returncode == 0, proc.stdout
-    assert list(cwd.iterdir()) == []
+    assert sorted(p.name for p in cwd.iterdir()) == ["examples", "sweep_nest.py", "train.py"]
     return {entry["file"]: entry for entry in json.loads(proc.stdout)}
 
 

@@ -31,7 +31,7 @@ from orchestrator.config.sweep import SweepConfig
 from orchestrator.errors import Interrupted, SweepFailed
 from orchestrator.search.base import Sampler, Trial
 from orchestrator.search.space import Space
-from orchestrator.store import claims, recovery
+from orchestrator.store import claims, recovery, run_files
 from orchestrator.store import runs as store_runs
 from orchestrator.store.db import Store
 from orchestrator.store.records import (
@@ -239,7 +239,7 @@ class Agent:
 
     # -- one run -------------------------------------------------------------
     def _run_one(self, run: RunRecord, sweep_started: float) -> str:
-        run_dir = self.store.root / "runs" / self.sweep.id / run.id
+        run_dir = run_files.run_dir(self.store.root, self.sweep.id, run.id)
         wandb_dir = run_dir / "files"
         (wandb_dir / "wandb").mkdir(parents=True, exist_ok=True)
         params = self.space.nest(run.config)
@@ -354,7 +354,9 @@ class Agent:
             history=history,
             duration=outcome.duration,
         )
-        self.progress.run_finished(_reload(self.store, run.id), outcome.duration)
+        self.progress.run_finished(
+            _reload(self.store, run.id), outcome.duration, run_dir / "stderr.log"
+        )
         return state
 
 

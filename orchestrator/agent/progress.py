@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
-from orchestrator.store.records import FINISHED, RunRecord
+from orchestrator.store.records import CRASHED, FAILED, FINISHED, RunRecord
+from orchestrator.store.run_files import shown_path
+
+#: stderr lines shown under a failed run's progress line
+TAIL_LINES = 5
 
 _CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {
     ord("\n"): "\\n",
@@ -64,7 +69,7 @@ class Progress:
         params = " ".join(f"{k}={_short(v)}" for k, v in run.config.items())
         self._print(f"run {self.count}{of} {run.id} started: {params}")
 
-    def run_finished(self, run: RunRecord, duration: float) -> None:
+    def run_finished(self, run: RunRecord, duration: float, log: Path | None = None) -> None:
         value = run.metric_value
         improved = False
         if run.state == FINISHED and value is not None:
@@ -82,3 +87,9 @@ class Progress:
                 + (" new best" if improved else "")
             )
         self._print(" ".join(parts))
+        if run.state in (FAILED, CRASHED):
+            # what went wrong, right under the run's line: its last stderr lines and the whole log
+            for line in (run.stderr_tail or "").rstrip("\n").splitlines()[-TAIL_LINES:]:
+                self._print("    | " + printable(line)[:300])
+            if log is not None:
+                self._print(f"    full log: {shown_path(log)}")

@@ -20,6 +20,9 @@ def validate(
 ) -> int:
     """Check sweep FILES the way W&B reads them.
 
+    Also an error: a `program` that the command runs (`${program}`) but that
+    does not exist relative to the working directory.
+
     Prints one line per error or warning as FILE:LINE:COL: KIND: KEY: MESSAGE.
     Exits 2 when any file has an error (or a warning, with --strict).
     """
@@ -27,7 +30,7 @@ def validate(
     failed = False
     for path in files:
         try:
-            result = validate_file(path, list(overrides), add)
+            result = validate_file(path, list(overrides), add, check_program=True)
             errors, warnings = result.errors, result.warnings
         except ConfigError as err:
             from orchestrator.config.problems import Problem

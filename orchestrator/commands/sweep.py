@@ -107,15 +107,22 @@ class SweepOutcome:
     handle: SweepHandle
     code: int = 0
     failure: SweepFailed | None = None
+    store_path: str | None = None
+    #: said last, after the results (a grid stopped early: how to run the rest)
+    note: str | None = None
 
     def finish(self) -> int:
-        """Raise the failure the agents met, else return the exit code."""
+        """Raise the failure the agents met (or a metric no run logged), else return the exit code."""
         if self.failure is not None:
             raise self.failure
+        if self.store_path and self.handle.backend == "local":
+            _check_metric_logged(self.handle, self.store_path)
         if self.code == SweepFailed.exit_code:
             raise SweepFailed(
                 f"the agents of sweep {self.handle.id} failed; see their messages above"
             )
+        if self.note:
+            _say(self.note)
         return self.code
 
 
@@ -130,14 +137,38 @@ def run_sweep(
     slots: list[tuple[str, ...]] | None = None,
 ) -> SweepOutcome:
     """Create a sweep and run agents until done (one per GPU slot with `slots`)."""
-    target = count or DEFAULT_COUNT
+    grid = grid_points(req)
+    # like `wandb agent`, a grid without a count runs every point; random and bayes stop at 20
+    target = count or grid or DEFAULT_COUNT
     handle, prepared, _config = create_sweep_from_file(req, flags={"target_total": target})
     _say(f"sweep {handle.path} created")
     options.count = None
     options.max_total = target
-    return _drive(
+    outcome = _drive(
         handle, prepared.run_context, options, parallel, req.store_path, quiet, debug, slots
     )
+    if grid and target < grid:
+        left = grid - target
+        again = (
+            f"sweepci run --resume {handle.id} --count {left}"
+            if handle.backend == "local"
+            else f"sweepci agent {handle.path} --count {left}"
+        )
+        outcome.note = f"{left} of {grid} grid points are left (--count {target} stopped it); run them: {again}"
+    return outcome
+
+
+def grid_points(req: SweepRequest) -> int | None:
+    """How many runs a grid sweep has (run_cap applied); None for random and bayes."""
+    from orchestrator.agent.plan import space_of
+    from orchestrator.config.sweep import load_sweep
+    from orchestrator.search.grid import GridSampler
+
+    config, _warnings = load_sweep(req.file, req.overrides, req.add)  # warned when it is created
+    if config.method != "grid":
+        return None
+    total = GridSampler(space_of(config)).total()
+    return min(total, config.run_cap) if config.run_cap else total
 
 
 def resume_sweep(
@@ -272,7 +303,23 @@ def _drive(
                 _say(f"agent stopped: {result.stop_reason}")
         except SweepFailed as exc:
             failure = exc
-    return SweepOutcome(handle, code, failure)
+    return SweepOutcome(handle, code, failure, store_path)
+
+
+def _check_metric_logged(handle: SweepHandle, store_path: str) -> None:
+    """Exit 1 when runs finished but none logged the sweep's metric (a sweep with no result)."""
+    from orchestrator.report.metric_check import missing_metric
+    from orchestrator.store import open_store
+    from orchestrator.store.queries import best_run, leaderboard
+    from orchestrator.store.runs import get_sweep
+
+    with open_store(store_path, create=False) as store:
+        sweep = get_sweep(store, handle.id)
+        if best_run(store, sweep) is not None:
+            return
+        error = missing_metric(sweep, leaderboard(store, sweep, limit=1000, finished_only=True))
+    if error is not None:
+        raise error
 
 
 def _github_mask_and_outputs(outputs: dict[str, str]) -> None:

@@ -27,6 +27,7 @@ from orchestrator.config.problems import (
     did_you_mean,
     is_int,
     is_number,
+    locate,
     plain,
     type_name,
 )
@@ -260,10 +261,45 @@ def _metric_input(raw: dict) -> dict:
 
 
 def validate_file(
-    path: str | Path, overrides: list[str] | None = None, add: bool = False
+    path: str | Path,
+    overrides: list[str] | None = None,
+    add: bool = False,
+    check_program: bool = False,
 ) -> ValidationResult:
-    """Load and validate a sweep file; `--set` overrides are applied before validation."""
-    return validate_loaded(load_with_overrides(path, overrides, add))
+    """Load and validate a sweep file; `--set` overrides are applied before validation.
+
+    `check_program`: also an error when the `program` the command runs does
+    not exist (`sweepci validate`).
+    """
+    loaded = load_with_overrides(path, overrides, add)
+    result = validate_loaded(loaded)
+    if check_program:
+        problem = missing_program(result, loaded)
+        if problem is not None:
+            result.errors.append(problem)
+            result.config = None
+    return result
+
+
+def missing_program(result: ValidationResult, loaded: LoadedYAML) -> Problem | None:
+    """An error when the command runs `${program}` and that file does not exist.
+
+    The path is relative to the working directory, where the agent starts the
+    command (as `wandb agent` does); W&B itself finds out only when the first run fails.
+    """
+    config = result.config
+    if config is None or not config.program:
+        return None
+    if not any("${program}" in str(part) for part in config.command):
+        return None
+    if Path(config.program).is_file():
+        return None
+    where = locate(loaded.data, (), "program", result.path)
+    return Problem(
+        where,
+        f"{config.program!r} does not exist (relative to {Path.cwd()}, where the command runs it)",
+        "program",
+    )
 
 
 def load_sweep(

@@ -112,7 +112,7 @@ def html_context(model: ReportModel, with_charts: bool = True) -> dict[str, Any]
         "lineage": model.lineage,
         "failures": [
             {"id": r.id, "state": r.state, "exit_code": display(r.exit_code), "reason": display(r.reason, 300),
-             "stderr": (r.stderr_tail or "")[-2000:]}
+             "stderr": (r.stderr_tail or "")[-2000:], "log": model.logs.get(r.id, "")}
             for r in model.failures
         ],
         "charts": chart_list,

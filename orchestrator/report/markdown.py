@@ -127,7 +127,8 @@ def markdown_context(model: ReportModel, max_rows: int = MAX_TABLE_ROWS) -> dict
         "relative": _signed(cmp.relative, percent=True),
         "direction": cmp.direction,
         "failures": [
-            (md_text(r.id), md_text(r.state), md_text(r.exit_code), md_text(r.reason or "-", REASON_CHARS))
+            (md_text(r.id), md_text(r.state), md_text(r.exit_code), md_text(r.reason or "-", REASON_CHARS),
+             md_text(_tail(r.stderr_tail) or "-", REASON_CHARS), md_text(model.logs.get(r.id, "-"), 300))
             for r in model.failures
         ],
         "lineage": _lineage_lines(model),
@@ -135,6 +136,11 @@ def markdown_context(model: ReportModel, max_rows: int = MAX_TABLE_ROWS) -> dict
             model.values, sweep.metric_name or "metric", sweep.metric_goal != "minimize"
         ) if sweep.metric_name else "",
     }  # fmt: skip
+
+
+def _tail(text: str | None, lines: int = 3) -> str:
+    """The last lines of a run's stderr, joined on one line (a table cell)."""
+    return " | ".join(line.strip() for line in (text or "").strip().splitlines()[-lines:])
 
 
 def _lineage_lines(model: ReportModel) -> list[str]:

@@ -18,6 +18,7 @@ from orchestrator.report.leaderboard import metric_columns
 from orchestrator.store.db import Store
 from orchestrator.store.queries import best_run, leaderboard, run_history, state_counts
 from orchestrator.store.records import CRASHED, FAILED, RunRecord, SweepRecord
+from orchestrator.store.run_files import stderr_log
 from orchestrator.store.runs import get_sweep
 
 #: the states a report always lists, even at zero, in this order
@@ -105,6 +106,9 @@ class ReportModel:
     lineage: Lineage | None = None
     #: (seq, metric value) of every run with a value, in run order (the Mermaid chart)
     values: list[tuple[int, float]] = field(default_factory=list)
+    #: run id -> the failed run's full stderr log, relative to the store's directory
+    #: (the store keeps only its tail)
+    logs: dict[str, str] = field(default_factory=dict)
 
     @property
     def branch(self) -> str | None:
@@ -276,6 +280,7 @@ def build_report(
         baseline=compare(sweep, best.metric_value if best else None, baseline),
         commit_url=commit_url,
         run_url=run_url,
+        logs={r.id: stderr_log(Path("."), sweep.id, r.id).as_posix() for r in failures},
     )
     if best is not None:
         model.lineage = lineage_of(store, best, sweep.metric_name)
