@@ -142,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     jobs.append((peer, problem, seed, n))
     started = time.perf_counter()
-    # the slow peers first, so the pool does not end on one straggler
-    slow = {"botorch": 0, "smac": 1, "skopt": 2, "optuna-gp": 3}
-    jobs.sort(key=lambda j: slow.get(j[0], 9))
+    # quick peers first (a long run can be cut short and still say something), BoTorch last
+    cost = {"botorch": 3, "skopt": 2, "smac": 1}
+    jobs.sort(key=lambda j: cost.get(j[0], 0))
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_sweep, job) for job in jobs]
         for future in as_completed(futures):

@@ -98,3 +98,26 @@ def climb(
     out = fixed.copy()
     out[:, free] = np.clip(result.x.reshape(n, -1), 0.0, 1.0)
     return out
+
+
+def pick_starts(
+    scores: np.ndarray, rng: np.random.Generator, n_top: int, n_drawn: int
+) -> np.ndarray:
+    """Indices of local-search starts: the n_top best scores, and n_drawn more drawn from the rest.
+
+    The draw weighs each candidate by exp(score - best), so a second basin
+    whose acquisition is nearly as high gets a climb too instead of every
+    start crowding the incumbent's neighbourhood.
+    """
+    order = np.argsort(-scores, kind="stable")
+    top = order[:n_top]
+    rest = order[n_top:]
+    if not len(rest) or n_drawn <= 0:
+        return top
+    weights = np.exp(np.clip(scores[rest] - scores[order[0]], -700.0, 0.0))
+    alive = weights > 0
+    if not alive.any():
+        return top
+    k = min(n_drawn, int(alive.sum()))
+    drawn = rng.choice(rest[alive], k, replace=False, p=weights[alive] / weights[alive].sum())
+    return np.concatenate([top, drawn])

@@ -22,7 +22,7 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
-from orchestrator.search.acquisition import climb, log_ei
+from orchestrator.search.acquisition import climb, log_ei, pick_starts
 from orchestrator.search.base import FAILED, FINISHED, KILLED, PENDING, Sampler, Trial
 from orchestrator.search.encoding import Encoder
 from orchestrator.search.gp import GaussianProcess, Hyper
@@ -102,9 +102,20 @@ def warp(y: np.ndarray) -> np.ndarray:
 class BayesSampler(Sampler):
     """GP-based suggestions; the same trials and seed always give the same config."""
 
-    n_random_candidates = 512
-    n_local_candidates = 384
-    n_starts = 4
+    n_random_candidates = 2048
+    n_local_candidates = 1024
+    n_parents = 5
+    local_coordinates = 4
+    #: L-BFGS-B starts: the best candidates, and more drawn by their acquisition value
+    n_top = 4
+    n_roulette = 6
+    climb_steps = 60
+    #: a stall: the last stall_window results gained under stall_gain of the spread
+    stall_window = 5
+    stall_gain = 1e-3
+    #: while stalled, every explore_every-th suggestion is a Thompson sample
+    explore_every = 3
+    n_thompson_candidates = 512
 
     def __init__(
         self, space: Space, goal: str = "minimize", seed: int = 0, target: float | None = None
@@ -178,6 +189,16 @@ class BayesSampler(Sampler):
         keep = np.sort(np.concatenate([best, recent]))
         return x[keep], y[keep]
 
+    def _stalled(self, y: np.ndarray) -> bool:
+        """Whether the last `stall_window` results improved the best by under a thousandth of the spread."""
+        y = self._impute(y)
+        k = self.stall_window
+        if len(y) <= k + self.n_initial:
+            return False
+        spread = float(np.median(y) - y.min())
+        gain = float(y[:-k].min() - y.min())
+        return gain <= self.stall_gain * spread
+
     def _hyper(self, x: np.ndarray, y: np.ndarray) -> Hyper:
         """Hyperparameters fitted on the checkpoint prefix of the data, cached by its digest."""
         m = fit_checkpoint(len(y))
@@ -225,35 +246,69 @@ class BayesSampler(Sampler):
             # kriging believer: pending points "return" what the model expects,
             # which removes their uncertainty so another agent looks elsewhere
             model = model.condition(pending, model.predict(pending)[0])
+        if self._stalled(y) and len(y) % self.explore_every == 0:
+            return self._thompson(trials, model, index)
         rng = np.random.default_rng([self.seed, index, 2])
         candidates = self._candidates(rng, x, targets, hyper)
         scores = log_ei(model, candidates, best)
         order = np.argsort(-scores, kind="stable")
-        starts = candidates[order[: self.n_starts]]
-        climbed = climb(model, starts, self.encoder.free, best)
-        finalists = np.vstack([climbed, candidates[order[: 4 * self.n_starts]]])
+        starts = np.vstack([candidates[pick_starts(scores, rng, self.n_top, self.n_roulette)]])
+        climbed = climb(model, starts, self.encoder.free, best, maxiter=self.climb_steps)
+        finalists = np.vstack([climbed, candidates[order[: 4 * self.n_top]]])
         snapped = np.array([self.encoder.snap(p) for p in finalists])
         return self._best_new(trials, snapped, log_ei(model, snapped, best))
+
+    def _thompson(
+        self, trials: Sequence[Trial], model: GaussianProcess, index: int
+    ) -> dict[str, Any]:
+        """The minimiser of one posterior draw over uniform points.
+
+        Expected improvement keeps polishing a basin once the model is sure
+        everything else is worse; a posterior draw is wrong about the far
+        regions as often as the model is unsure of them, so it sends the
+        search there in proportion to their chance of holding the optimum.
+        This is what moves a sweep off an edge point it kept re-proposing.
+        """
+        rng = np.random.default_rng([self.seed, index, 3])
+        candidates = self.encoder.random(rng, self.n_thompson_candidates)
+        draw = model.sample(candidates, rng)
+        snapped = np.array([self.encoder.snap(p) for p in candidates])
+        return self._best_new(trials, snapped, -draw)
 
     def _candidates(
         self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, hyper: Hyper
     ) -> np.ndarray:
-        """Uniform points, plus Gaussian steps around the best observations."""
+        """Uniform points, plus steps of several sizes around the best observations.
+
+        In more than a few dimensions a step in every coordinate at once
+        mostly lands somewhere worse; as in TuRBO, each local candidate moves
+        a random subset of about `local_coordinates` coordinates.
+        """
         enumerated = self.encoder.all_categorical_points(4096)
         if enumerated is not None:
             return enumerated
         uniform = self.encoder.random(rng, self.n_random_candidates)
-        parents = x[np.argsort(y, kind="stable")[:5]]
-        picks = parents[rng.integers(0, len(parents), self.n_local_candidates)]
-        # step sizes from a fraction of a length scale down to fine polishing
-        scale = rng.choice([0.01, 0.05, 0.2], self.n_local_candidates)[:, None]
+        parents = x[np.argsort(y, kind="stable")[: self.n_parents]]
+        # the best observation gets half of the local candidates
+        weights = np.r_[len(parents), np.ones(len(parents) - 1)]
+        picks = parents[
+            rng.choice(len(parents), self.n_local_candidates, p=weights / weights.sum())
+        ]
+        scale = rng.choice([0.005, 0.02, 0.08, 0.25], self.n_local_candidates)[:, None]
         steps = (
             rng.normal(size=picks.shape)
             * scale
             * np.minimum(hyper.lengths[self.encoder.groups], 1.0)
         )
+        n_free = int(self.encoder.free.sum())
+        share = min(1.0, self.local_coordinates / max(n_free, 1))
+        moved = rng.random(picks.shape) < share
+        # every candidate moves at least one coordinate
+        forced = rng.integers(0, picks.shape[1], len(picks))
+        moved[np.arange(len(picks)), forced] = True
         local = picks.copy()
-        local[:, self.encoder.free] = np.clip(picks + steps, 0.0, 1.0)[:, self.encoder.free]
+        mask = moved & self.encoder.free[None, :]
+        local[mask] = np.clip(picks + steps, 0.0, 1.0)[mask]
         return np.vstack([uniform, local])
 
     def _best_new(

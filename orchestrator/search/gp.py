@@ -117,6 +117,23 @@ class GaussianProcess:
             return np.zeros(0), np.zeros(0)
         return np.concatenate(means), np.maximum(np.concatenate(variances), 1e-12)
 
+    def sample(self, xq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One draw of the latent function at the rows of xq, jointly (a Thompson sample)."""
+        k, _ = _matern(_scaled_sq_dists(xq, self.x, self._inv_len))
+        k *= self.hyper.signal
+        v = k @ self._chol_inv.T
+        prior, _ = _matern(_scaled_sq_dists(xq, xq, self._inv_len))
+        cov = self.hyper.signal * prior - v @ v.T
+        cov[np.diag_indices_from(cov)] += 1e-6 * self.hyper.signal
+        mean = k @ self._alpha
+        z = rng.normal(size=len(xq))
+        try:
+            return mean + linalg.cholesky(cov, lower=True, check_finite=False) @ z
+        except linalg.LinAlgError:
+            # eigh tolerates the slightly indefinite matrices that round-off can leave
+            values, vectors = np.linalg.eigh(cov)
+            return mean + (vectors * np.sqrt(np.maximum(values, 0.0))) @ z
+
     def predict_with_grad(self, xq: np.ndarray) -> tuple[np.ndarray, ...]:
         """Mean, variance and their gradients (rows of xq by input dimension)."""
         d2 = _scaled_sq_dists(xq, self.x, self._inv_len)

@@ -78,13 +78,14 @@ class Param:
             x = math.exp(s["min"] + u * (s["max"] - s["min"]))
         elif d in ("log_uniform_values", "q_log_uniform_values"):
             lo, hi = math.log(s["min"]), math.log(s["max"])
-            x = math.exp(lo + u * (hi - lo))
+            # exp(log(max)) can land an ulp above max: keep the value inside the range
+            x = min(max(math.exp(lo + u * (hi - lo)), s["min"]), s["max"])
         elif d == "inv_log_uniform":
             # X = exp(-Y), Y ~ U(min, max): so 1/X is log-uniform over e^min..e^max
             x = math.exp(-(s["min"] + (1.0 - u) * (s["max"] - s["min"])))
         elif d == "inv_log_uniform_values":
             lo, hi = -math.log(s["max"]), -math.log(s["min"])
-            x = math.exp(-(lo + (1.0 - u) * (hi - lo)))
+            x = min(max(math.exp(-(lo + (1.0 - u) * (hi - lo))), s["min"]), s["max"])
         elif d in ("normal", "q_normal"):
             # scipy.stats.norm.ppf(u, mu, sigma), by the special function it is built on
             x = s["mu"] + s["sigma"] * float(_special().ndtri(_open(u)))
