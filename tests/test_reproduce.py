@@ -274,12 +274,20 @@ def test_the_rerun_gets_the_gpu_the_original_was_given(tmp_path: Path) -> None:
     gpu = original["summary"]["f1"] - 0.25
     no_smi = clean_env(SWEEPCI_GPU_LOCK_DIR=str(tmp_path / "locks"))  # the recorded id, not a probe
     no_smi.pop("CUDA_VISIBLE_DEVICES", None)
-    again = sweepci(
-        "reproduce", original["id"], "--store", str(store), "--json", cwd=repo, env=no_smi
+    again = sweepci(  # --dirty on a clean run changes nothing and records nothing
+        "reproduce",
+        original["id"],
+        "--dirty",
+        "--store",
+        str(store),
+        "--json",
+        cwd=repo,
+        env=no_smi,
     )
     assert again.returncode == 0, again.stdout + again.stderr
     result = json.loads(again.stdout)
     assert result["metrics"][0]["again"] == gpu + 0.25
+    assert result["rerun"]["dirty"] is False
     assert f"the rerun was given the original's GPU(s) {int(gpu)}" in " ".join(result["notes"])
     with sqlite3.connect(store) as conn:  # a forged device list never reaches the rerun
         conn.execute("UPDATE runs SET devices = ? WHERE id = ?", ("0;rm -rf /", original["id"]))

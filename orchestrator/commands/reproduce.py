@@ -106,12 +106,13 @@ def reproduce_local_run(req: ReproduceRequest) -> Reproduction:
         raise UsageError(f"{what} is still running; reproduce it once it has ended")
     names = metrics_to_compare(original.summary, req.metrics, sweep.metric_name)
     notes = dirty_note((sweep.context or {}).get("dirty"), req.dirty, what)
+    dirty = bool(notes)
     repo = repository_of(req.cwd)
     sha = require_commit(repo, original.sha, what)
     devices = _recorded_devices(original)
     with temporary_worktree(repo, sha) as tree:
         workdir = workdir_in(tree, repo, req.cwd)
-        again = _rerun(req, original, sweep, workdir, bool(notes), devices)
+        again = _rerun(req, original, sweep, workdir, dirty, devices)
     if original.devices:
         notes.append(
             f"the rerun was given the original's GPU(s) {original.devices} (CUDA_VISIBLE_DEVICES)"
@@ -137,7 +138,7 @@ def reproduce_local_run(req: ReproduceRequest) -> Reproduction:
             "state": again.state,
             "reason": again.reason,
             "stderr_tail": again.stderr_tail,
-            "dirty": bool(notes and req.dirty),
+            "dirty": dirty,
         },
         comparisons=compare(original.summary, again.summary, names, req.rtol, req.atol),
         rtol=req.rtol,

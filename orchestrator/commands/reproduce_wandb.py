@@ -62,11 +62,12 @@ def reproduce_wandb_run(req: ReproduceRequest) -> Reproduction:
     names = metrics_to_compare(run["summary"], req.metrics, metric.get("name"))
     ci = ci_of_run(run["config"], run.get("notes"))
     notes = dirty_note(ci.get("dirty"), req.dirty, what)
+    dirty = bool(notes)
     repo = repository_of(req.cwd)
     sha = require_commit(repo, recorded_sha(run), what)
     with temporary_worktree(repo, sha) as tree:
         workdir = workdir_in(tree, repo, req.cwd)
-        again, sweep_path = _rerun_on_wandb(req, run, path, body, ci, workdir, bool(notes))
+        again, sweep_path = _rerun_on_wandb(req, run, path, body, ci, workdir, dirty)
     if run["state"] == "killed":
         notes.append(f"{what} was stopped early; the rerun ran without early termination")
     return Reproduction(
@@ -88,7 +89,7 @@ def reproduce_wandb_run(req: ReproduceRequest) -> Reproduction:
             "stderr_tail": None,
             "tags": again.get("tags", []),
             "url": again.get("url"),
-            "dirty": bool(notes and req.dirty),
+            "dirty": dirty,
         },
         comparisons=compare(run["summary"], again["summary"], names, req.rtol, req.atol),
         rtol=req.rtol,
