@@ -8,20 +8,17 @@ runs of a sweep together.
 
 from __future__ import annotations
 
-import json
 import time
 
 from orchestrator.agent.loop import EarlyStop
 from orchestrator.config.sweep import SweepConfig
 from orchestrator.search.hyperband import (
     Hyperband,
-    Savings,
-    compute_saved,
     judge,
     trace_thresholds,
 )
 from orchestrator.store.db import Store
-from orchestrator.store.records import KILLED, RunRecord, SweepRecord
+from orchestrator.store.records import RunRecord, SweepRecord
 from orchestrator.store.traces import sweep_traces
 from orchestrator.trials.trace import MetricTrace
 
@@ -66,35 +63,3 @@ class HyperbandStopper(EarlyStop):
 def hyperband_stopper(store: Store, sweep: SweepRecord, config: SweepConfig) -> HyperbandStopper:
     """The early-termination rule of a sweep with `early_terminate: {type: hyperband}`."""
     return HyperbandStopper(store, sweep, config)
-
-
-def metric_histories(
-    store: Store, sweep_id: str, metric: str
-) -> tuple[dict[str, list[float]], set[str]]:
-    """{run id: metric values in step order} for the sweep's ended runs, and the ids stopped early."""
-    rows = store.query(
-        "SELECT h.run_id, h.data_json FROM history h JOIN runs r ON r.id = h.run_id "
-        "WHERE r.sweep_id = ? AND r.state != 'running' ORDER BY h.run_id, h.step",
-        (sweep_id,),
-    )
-    histories: dict[str, list[float]] = {}
-    for row in rows:
-        value = json.loads(row["data_json"]).get(metric)
-        if value is not None:
-            histories.setdefault(row["run_id"], []).append(value)
-    stopped = {
-        r["id"]
-        for r in store.query(
-            "SELECT id, reason FROM runs WHERE sweep_id = ? AND state = ?", (sweep_id, KILLED)
-        )
-        if (r["reason"] or "").startswith("hyperband")
-    }
-    return histories, stopped
-
-
-def savings(store: Store, sweep: SweepRecord) -> Savings | None:
-    """Iterations hyperband saved in this sweep (None without a metric)."""
-    if not sweep.metric_name:
-        return None
-    histories, stopped = metric_histories(store, sweep.id, sweep.metric_name)
-    return compute_saved(histories, stopped)

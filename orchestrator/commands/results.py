@@ -45,23 +45,14 @@ def local_results(sweep_id: str, store_path: str) -> LocalSweepResults:
 
 
 def hyperband_note(sweep_id: str, store_path: str) -> str | None:
-    """'hyperband stopped 3 runs early, saving 40 of 100 iterations (40%)' or None."""
-    from orchestrator.agent.early import metric_histories, savings
+    """The sweep's hyperband line (see report.early.EarlyTermination.summary_line), or None."""
+    from orchestrator.report.early import early_termination
     from orchestrator.store import open_store
     from orchestrator.store.runs import get_sweep
 
     with open_store(store_path, create=False) as store:
-        sweep = get_sweep(store, sweep_id)
-        if not sweep.config.get("early_terminate") or not sweep.metric_name:
-            return None
-        _, stopped = metric_histories(store, sweep.id, sweep.metric_name)
-        saved = savings(store, sweep)
-    if saved is None:
-        return None
-    return (
-        f"hyperband stopped {len(stopped)} run(s) early, saving {saved.iterations_saved} of "
-        f"{saved.iterations_run + saved.iterations_saved} iterations ({saved.fraction:.0%})"
-    )
+        early = early_termination(store, get_sweep(store, sweep_id))
+    return None if early is None else early.summary_line()
 
 
 def publish_local_results(results: LocalSweepResults, store_path: str) -> None:

@@ -59,6 +59,9 @@ def build_charts(model: ReportModel) -> tuple[list[dict[str, Any]], list[dict[st
                charts.importance_chart(importance, metric)),
         _chart("history-curves", f"{metric} over training steps",
                "Logged history of the best runs.", charts.history_curves(model.histories, metric)),
+        _chart("stopped-curves", f"{metric} of the runs hyperband stopped",
+               "Each stopped run's logged history, up to the iteration it was stopped at.",
+               charts.history_curves(model.early.curves, metric) if model.early else None),
     ]  # fmt: skip
     rows = [
         {
@@ -117,6 +120,9 @@ def html_context(model: ReportModel, with_charts: bool = True) -> dict[str, Any]
         ],
         "charts": chart_list,
         "importance": importance_rows,
+        "early": model.early,
+        "searched": [(r.id, display(r.metric_value), display(model.searched[r.id]))
+                     for r in top if r.id in model.searched],
     }  # fmt: skip
 
 

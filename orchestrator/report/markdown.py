@@ -132,6 +132,7 @@ def markdown_context(model: ReportModel, max_rows: int = MAX_TABLE_ROWS) -> dict
             for r in model.failures
         ],
         "lineage": _lineage_lines(model),
+        **_early_context(model),
         "chart": best_so_far_chart(
             model.values, sweep.metric_name or "metric", sweep.metric_goal != "minimize"
         ) if sweep.metric_name else "",
@@ -141,6 +142,31 @@ def markdown_context(model: ReportModel, max_rows: int = MAX_TABLE_ROWS) -> dict
 def _tail(text: str | None, lines: int = 3) -> str:
     """The last lines of a run's stderr, joined on one line (a table cell)."""
     return " | ".join(line.strip() for line in (text or "").strip().splitlines()[-lines:])
+
+
+def _early_context(model: ReportModel) -> dict[str, Any]:
+    """Escaped strings for the early-termination section and the searched-values note."""
+    early = model.early
+    out: dict[str, Any] = {"early": early is not None}
+    out["searched"] = [
+        (md_text(r.id), md_text(r.metric_value), md_text(model.searched[r.id]))
+        for r in model.top
+        if r.id in model.searched
+    ]
+    if early is None:
+        return out
+    out.update(
+        early_line=early.summary_line(),
+        early_rows=[
+            (
+                md_text(r.id), str(r.iteration) if r.iteration is not None else "-", str(r.ran),
+                md_text(" ".join(f"{v:.4g}" for _, v in early.curves.get(r.id, [])[:12]) or "-", 120),
+            )
+            for r in early.runs
+        ],
+        early_hidden=max(0, early.stopped - len(early.runs)),
+    )  # fmt: skip
+    return out
 
 
 def _lineage_lines(model: ReportModel) -> list[str]:

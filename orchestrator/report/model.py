@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.report.baseline import BaselineComparison, compare
+from orchestrator.report.early import EarlyTermination, early_termination, searched_values
 from orchestrator.report.leaderboard import metric_columns
 from orchestrator.store.db import Store
 from orchestrator.store.queries import best_run, leaderboard, run_history, state_counts
@@ -109,6 +110,10 @@ class ReportModel:
     #: run id -> the failed run's full stderr log, relative to the store's directory
     #: (the store keeps only its tail)
     logs: dict[str, str] = field(default_factory=dict)
+    #: hyperband's stops and savings (None without early_terminate)
+    early: EarlyTermination | None = None
+    #: {run id: the value bayes modelled it by} where it differs from the summary value
+    searched: dict[str, float] = field(default_factory=dict)
 
     @property
     def branch(self) -> str | None:
@@ -128,7 +133,7 @@ class ReportModel:
             "id": run.id, "seq": run.seq, "state": run.state, "metric_value": run.metric_value,
             "metrics": {m: self.metric_of(run, m) for m in self.metrics},
             "config": run.config, "duration": run.duration, "reason": run.reason,
-            "exit_code": run.exit_code,
+            "exit_code": run.exit_code, "search_value": self.searched.get(run.id, run.metric_value),
         }  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
@@ -147,6 +152,7 @@ class ReportModel:
             "top": [self.run_json(r) for r in self.top],
             "baseline": self.baseline.to_json(),
             "lineage": self.lineage.to_json() if self.lineage else None,
+            "early_termination": self.early.to_json() if self.early else None,
         }  # fmt: skip
 
     def metric_of(self, run: RunRecord, name: str) -> Any:
@@ -284,6 +290,8 @@ def build_report(
     )
     if best is not None:
         model.lineage = lineage_of(store, best, sweep.metric_name)
+    model.early = early_termination(store, sweep)
+    model.searched = searched_values(store, sweep)
     model.values = [
         (int(seq), float(value))
         for seq, value in store.query(
