@@ -47,6 +47,7 @@ def build_store(
     extra: dict[str, Any] | None = None, vary: Callable[[int], dict[str, Any]] | None = None,
     offset: float = 0.0, history_runs: int = 20,
     history_steps: int = 10, context: dict[str, Any] | None = None, seed: int = 0,
+    sweep_config: dict[str, Any] | None = None,
 ) -> Path:  # fmt: skip
     """A real store file holding one synthetic sweep (more sweeps: call again on the same path)."""
     rng = random.Random(seed)
@@ -58,7 +59,8 @@ def build_store(
     ctx.update(context or {})
     with open_store(path) as store:
         create_sweep(
-            store, project=f"wine-quality-{env}", method="random", config={"name": name},
+            store, project=f"wine-quality-{env}", method="random",
+            config={"name": name, **(sweep_config or {})},
             metric_name=metric, metric_goal=goal if metric else None, name=name, env=env,
             context=ctx, sweep_id=sweep_id,
         )  # fmt: skip
@@ -197,7 +199,7 @@ def test_every_kind_of_sweep_renders(tmp_path: Path, case: str, kwargs: dict[str
 def test_html_has_charts_and_no_external_urls(tmp_path: Path) -> None:
     db = build_store(tmp_path / "s.db", runs=40, state=failing_every(7))
     html = render_report(db, fmt="html")
-    assert html.count("<svg") == 4
+    assert html.count("<svg") == 5
     for chart in (
         "metric-over-time",
         "parallel-coordinates",
@@ -296,7 +298,7 @@ def test_large_sweep_markdown_stays_small_and_fast(tmp_path: Path) -> None:
     assert md_seconds < 20  # ~1 s on an idle machine; generous for loaded CI runners
     start = time.perf_counter()
     html = render_report(db, fmt="html")
-    assert time.perf_counter() - start < 60 and html.count("<svg") == 4
+    assert time.perf_counter() - start < 60 and html.count("<svg") == 5
     assert len(html.encode()) < 5 * 1024 * 1024
 
 
@@ -389,7 +391,7 @@ def test_cli(tmp_path: Path) -> None:
     proc = sweepci(
         "report", "synth", "--format", "html", "-o", "out/r.html", cwd=tmp_path, check=True
     )
-    assert (tmp_path / "out" / "r.html").read_text().count("<svg") == 4 and proc.stdout == ""
+    assert (tmp_path / "out" / "r.html").read_text().count("<svg") == 5 and proc.stdout == ""
     proc = sweepci("report", "--format", "json", "--top", "3", cwd=tmp_path, check=True)
     assert len(json.loads(proc.stdout)["top"]) == 3
     proc = sweepci("report", "nosuchsweep", cwd=tmp_path)

@@ -8,6 +8,9 @@ import click
 
 from orchestrator.cli.common import store_option
 
+#: where `report ENTITY/PROJECT/ID` puts main's latest prod sweep read from W&B
+WANDB_BASELINE_DIR = Path(".sweepci") / "wandb-baseline"
+
 
 @click.command()
 @click.argument("sweep_id", default="latest")
@@ -52,13 +55,28 @@ def report(
     job_summary: bool,
 ) -> int:  # fmt: skip
     """Write a report of sweep SWEEP_ID (default: the latest): counts, best run, top runs,
-    comparison with the latest prod sweep of main, and (HTML) charts."""
+    comparison with the latest prod sweep of main, and (HTML) charts.
+
+    A W&B sweep is given as ENTITY/PROJECT/ID: its runs are read through the W&B API
+    (WANDB_API_KEY) into --store, and, unless --baseline is given, main's latest sweep
+    in the prod project into .sweepci/wandb-baseline; later reports can then name the
+    sweep by its ID. With --job-summary the step outputs sweep-id, sweep-url, best-run
+    and best-metric are set too."""
     from orchestrator.report import render_report
     from orchestrator.report.summary import write_job_summary
 
+    sweep_url = None
+    if sweep_id.count("/") == 2:
+        from orchestrator.report.wandb_report import prepare_wandb_report
+
+        found = prepare_wandb_report(sweep_id, store_path, WANDB_BASELINE_DIR)
+        click.echo(f"read W&B sweep {sweep_id} into {store_path}; {found.note}", err=True)
+        sweep_id, sweep_url = found.sweep_id, found.sweep_url
+        if baseline is None:
+            baseline = found.baseline or WANDB_BASELINE_DIR
     text = render_report(store_path, sweep_id, fmt, top=top, baseline=baseline)
     if job_summary:
-        write_job_summary(sweep_id, store_path, baseline=baseline, top=top)
+        write_job_summary(sweep_id, store_path, baseline=baseline, top=top, sweep_url=sweep_url)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return 0

@@ -26,6 +26,9 @@ MAX_AXES = 10
 MAX_CURVE_POINTS = 500
 MAX_TICK_LABELS = 8
 _STATE_COLORS = {"finished": "#2563eb", "killed": "#9ca3af"}
+_LINE_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
+_MARKERS = ("o", "s", "^", "D", "v")
+MAX_SCATTER_PARAMS = 6
 
 # an inline <svg> in HTML needs no namespace declarations or XML prologue; dropping
 # them also keeps the page free of http:// URLs (they are identifiers, not fetched)
@@ -101,6 +104,10 @@ def metric_over_time(points: Sequence[RunPoint], metric: str, maximize: bool) ->
     best_x.append(rated[-1].seq)
     best_y.append(best)
     ax.plot(best_x, best_y, drawstyle="steps-post", color="#dc2626", lw=1.8, label="best so far")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_gid("metric-over-time-axes")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # run 3, never run 2.5
     ax.set_xlabel("run (order started)")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
@@ -110,12 +117,42 @@ def metric_over_time(points: Sequence[RunPoint], metric: str, maximize: bool) ->
     return _svg(fig, "metric-over-time")
 
 
-def _axis_positions(values: list[Any]) -> tuple[list[float], list[tuple[float, str]]]:
-    """Values mapped to 0..1 and the tick labels: numbers scaled, categories spaced evenly."""
+def power_label(value: float, _pos: Any = None) -> str:
+    """A power of ten as plain text: 0.001, 1, 100 (1e-05 and 1e+06 beyond), never mathtext."""
+    if value <= 0 or not math.isfinite(value):
+        return ""
+    exponent = round(math.log10(value))
+    if -4 <= exponent <= 4:
+        return f"{10.0**exponent:.{max(0, -exponent)}f}"
+    return f"1e{exponent:+03d}"
+
+
+def _log_positions(values: list[Any]) -> tuple[list[float], list[tuple[float, str]]] | None:
+    """Positive numbers mapped to 0..1 on a log scale, ticks at the powers of ten between."""
+    present = [float(v) for v in values if v is not None]
+    if not present or min(present) <= 0:
+        return None
+    lo, hi = math.log10(min(present)), math.log10(max(present))
+    span = (hi - lo) or 1.0
+    powers = range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)
+    ticks = [((e - lo) / span, power_label(10.0**e)) for e in powers]
+    if not ticks:  # less than a decade: the ends, labelled as they are
+        ticks = [(0.0, display(min(present), 12)), (1.0, display(max(present), 12))]
+    positions = [(math.log10(v) - lo) / span if v is not None else -0.05 for v in values]
+    return positions, ticks
+
+
+def _axis_positions(
+    values: list[Any], log: bool = False
+) -> tuple[list[float], list[tuple[float, str]]]:
+    """Values mapped to 0..1 and the tick labels: numbers scaled (log-scaled when `log`),
+    categories spaced evenly."""
     present = [v for v in values if v is not None]
     numeric = present and all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in present
     )
+    if numeric and log and (found := _log_positions(values)) is not None:
+        return found
     if numeric:
         lo, hi = min(present), max(present)
         span = (hi - lo) or 1.0
@@ -141,7 +178,11 @@ def _axis_positions(values: list[Any]) -> tuple[list[float], list[tuple[float, s
 
 @_styled
 def parallel_coordinates(
-    points: Sequence[RunPoint], params: Sequence[str], metric: str, maximize: bool
+    points: Sequence[RunPoint],
+    params: Sequence[str],
+    metric: str,
+    maximize: bool,
+    log_params: frozenset[str] | set[str] = frozenset(),
 ) -> str | None:
     """The top runs as lines across one axis per parameter, coloured by the metric."""
     rated = sorted(
@@ -159,7 +200,7 @@ def parallel_coordinates(
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
 
-    columns = [_axis_positions([p.config.get(k) for p in rated]) for k in axes]
+    columns = [_axis_positions([p.config.get(k) for p in rated], k in log_params) for k in axes]
     columns.append(_axis_positions([p.value for p in rated]))
     names = [*axes, metric]
     values = [p.value for p in rated]
@@ -178,6 +219,7 @@ def parallel_coordinates(
             ax.text(
                 j + 0.03, y, label, fontsize=8, va="center", ha="left", color="#111827",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+                gid=f"pc-tick-{j}",
             )  # fmt: skip
     ax.set_xlim(-0.2, len(names) - 0.6)
     ax.set_ylim(-0.1, 1.08)
@@ -222,16 +264,76 @@ def history_curves(histories: dict[str, list[tuple[float, float]]], metric: str)
         return None
     fig = _figure()
     ax = fig.add_subplot()
-    for run_id, curve in histories.items():
+    seen: dict[tuple[tuple[float, float], ...], str] = {}
+    for i, (run_id, curve) in enumerate(histories.items()):
         keep = sample_indices(len(curve), MAX_CURVE_POINTS)
+        label = display(run_id, 20)
+        same = seen.setdefault(tuple(curve), label)
+        if same != label:
+            label += f" (same as {same})"
+        # a dash pattern and a marker each: identical curves would otherwise hide each other
         ax.plot(
-            [curve[i][0] for i in keep],
-            [curve[i][1] for i in keep],
-            lw=1.4,
-            label=display(run_id, 20),
-        )
+            [curve[j][0] for j in keep], [curve[j][1] for j in keep], lw=1.4 + 0.8 * (i == 0),
+            ls=_LINE_STYLES[i % len(_LINE_STYLES)], marker=_MARKERS[i % len(_MARKERS)],
+            markevery=max(1, len(keep) // 8), ms=5, label=label, alpha=0.9, gid=f"curve-{i}",
+        )  # fmt: skip
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8, title="run")
     return _svg(fig, "history-curves")
+
+
+@_styled
+def parameter_scatter(
+    points: Sequence[RunPoint],
+    params: Sequence[str],
+    metric: str,
+    log_params: frozenset[str] | set[str] = frozenset(),
+) -> str | None:
+    """The metric against each numeric parameter; a log x axis for log-distributed ones."""
+    rated = [p for p in points if p.config is not None and p.value is not None
+             and math.isfinite(p.value)]  # fmt: skip
+    numeric = []
+    for name in params:
+        values = [p.config.get(name) for p in rated]
+        if len([v for v in values if _number(v)]) >= 2:
+            numeric.append(name)
+    numeric = numeric[:MAX_SCATTER_PARAMS]
+    if not numeric:
+        return None
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    cols = min(3, len(numeric))
+    rows = math.ceil(len(numeric) / cols)
+    fig = _figure(8.0, 2.6 * rows + 0.6)
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+    for k, name in enumerate(numeric):
+        ax = axes[k // cols][k % cols]
+        pairs = [(p.config.get(name), p.value) for p in rated if _number(p.config.get(name))]
+        log = name in log_params and all(x > 0 for x, _ in pairs)
+        ax.plot([x for x, _ in pairs], [y for _, y in pairs], "o", ms=3, alpha=0.6,
+                color=_STATE_COLORS["finished"])  # fmt: skip
+        ax.set_gid(f"scatter-{k}")
+        if log:
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(base=10))
+            ax.xaxis.set_major_formatter(FuncFormatter(power_label))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.set_xlabel(display(name, 24) + (" (log)" if log else ""), fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for k in range(len(numeric), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    for row in axes:
+        row[0].set_ylabel(metric)
+    return _svg(fig, "parameter-scatter")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -16,8 +16,9 @@ from typing import Any
 from markupsafe import Markup
 
 from orchestrator.report import charts
-from orchestrator.report.importance import parameter_importance
+from orchestrator.report.importance import importance_note, parameter_importance
 from orchestrator.report.model import ReportModel, display, flatten
+from orchestrator.report.scales import log_parameters, swept_parameters
 from orchestrator.templating.jinja import render
 
 CELL_CHARS = 60
@@ -40,6 +41,8 @@ def build_charts(model: ReportModel) -> tuple[list[dict[str, Any]], list[dict[st
     metric = sweep.metric_name or "metric"
     maximize = sweep.metric_goal != "minimize"
     importance = parameter_importance(model.points)
+    log_params = log_parameters(sweep.config)
+    swept = swept_parameters(sweep.config)
     # parallel axes: the most important parameters first, then the rest alphabetically
     ranked = []
     for item in importance:
@@ -53,7 +56,10 @@ def build_charts(model: ReportModel) -> tuple[list[dict[str, Any]], list[dict[st
                charts.metric_over_time(model.points, metric, maximize)),
         _chart("parallel-coordinates", "Parameters of the top runs",
                f"One line per run across the parameter axes, coloured by {metric}; categories are spaced evenly.",
-               charts.parallel_coordinates(model.points, axes, metric, maximize)),
+               charts.parallel_coordinates(model.points, axes, metric, maximize, log_params)),
+        _chart("parameter-scatter", f"{metric} against each parameter",
+               "One point per run; log-distributed parameters on a log axis.",
+               charts.parameter_scatter(model.points, swept or axes, metric, log_params)),
         _chart("parameter-importance", "Parameter importance",
                f"Random-forest importance for predicting {metric}, and linear correlation with it. Categorical parameters are one-hot encoded; constants are skipped.",
                charts.importance_chart(importance, metric)),
@@ -67,11 +73,19 @@ def build_charts(model: ReportModel) -> tuple[list[dict[str, Any]], list[dict[st
         {
             "feature": display(i.feature, CELL_CHARS),
             "importance": f"{i.importance:.3f}",
-            "correlation": f"{i.correlation:+.3f}" if i.correlation is not None else "-",
+            "correlation": signed3(i.correlation),
         }
         for i in importance
     ]
     return [c for c in found if c is not None], rows
+
+
+def signed3(value: float | None) -> str:
+    """A correlation with three decimals and its sign; a value that rounds to zero is 0.000."""
+    if value is None:
+        return "-"
+    text = f"{value:+.3f}"
+    return "0.000" if text in ("+0.000", "-0.000") else text
 
 
 def html_context(model: ReportModel, with_charts: bool = True) -> dict[str, Any]:
@@ -123,6 +137,7 @@ def html_context(model: ReportModel, with_charts: bool = True) -> dict[str, Any]
         "early": model.early,
         "searched": [(r.id, display(r.metric_value), display(model.searched[r.id]))
                      for r in top if r.id in model.searched],
+        "importance_note": importance_note(model.points) if importance_rows else None,
     }  # fmt: skip
 
 

@@ -23,6 +23,8 @@ MAX_ROWS = 2000
 MAX_CATEGORIES = 20
 MAX_FEATURES = 15
 MIN_RUNS = 3
+#: below this many runs with a value, importance and correlation are mostly noise
+RELIABLE_RUNS = 10
 
 
 @dataclass
@@ -112,3 +114,14 @@ def _forest(x: Any, target: Any, seed: int) -> list[float]:
     forest = RandomForestRegressor(n_estimators=50, min_samples_leaf=2, random_state=seed, n_jobs=1)
     forest.fit(x, target)
     return [float(v) for v in forest.feature_importances_]
+
+
+def importance_note(points: Sequence[RunPoint]) -> str | None:
+    """A warning when too few runs have a value for the importance to be trusted."""
+    rated = sum(1 for p in points if p.value is not None and math.isfinite(p.value))
+    if rated >= RELIABLE_RUNS:
+        return None
+    return (
+        f"Unreliable: only {rated} runs have a value; importance and correlation need at "
+        f"least {RELIABLE_RUNS} to mean much."
+    )

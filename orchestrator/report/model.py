@@ -200,17 +200,22 @@ def _links(context: dict[str, Any]) -> tuple[str | None, str | None]:
     return safe_url(commit), safe_url(context.get("run_url"))
 
 
-def _table_params(top: list[RunRecord]) -> list[str]:
-    """Parameters that vary among the shown runs (all of them for a single run)."""
+def _table_params(top: list[RunRecord], sweep_config: dict[str, Any] | None = None) -> list[str]:
+    """Every parameter the sweep searches (even when the shown runs share its value), then
+    any other that varies among the shown runs (all of them for a single run)."""
+    from orchestrator.report.scales import swept_parameters
+
     configs = [flatten(r.config) for r in top]
     keys = sorted({k for c in configs for k in c})
+    swept = [k for k in swept_parameters(sweep_config or {}) if k in keys]
     if len(configs) > 1:
         keys = [
             k
             for k in keys
             if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1
         ]
-    return keys[:MAX_PARAM_COLUMNS]
+    kept = (sorted(swept) + [k for k in keys if k not in swept])[:MAX_PARAM_COLUMNS]
+    return sorted(kept)
 
 
 def sample_indices(n: int, limit: int) -> list[int]:
@@ -279,7 +284,7 @@ def build_report(
         counts=counts,
         total=sum(raw_counts.values()),
         metrics=metric_columns(sweep.metric_name, shown),
-        params=_table_params(shown),
+        params=_table_params(shown, sweep.config),
         best=best,
         top=shown,
         failures=failures,

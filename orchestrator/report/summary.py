@@ -55,7 +55,11 @@ def publish(model: ReportModel, sweep_url: str | None = None) -> str:
 
 
 def write_job_summary(
-    sweep_id: str, store_path: str | Path, baseline: str | Path | None = None, top: int = 10
+    sweep_id: str,
+    store_path: str | Path,
+    baseline: str | Path | None = None,
+    top: int = 10,
+    sweep_url: str | None = None,
 ) -> str:
     """Write the summary of sweep `sweep_id` to $GITHUB_STEP_SUMMARY and the step outputs.
 
@@ -66,4 +70,4 @@ def write_job_summary(
         baseline = os.environ.get(BASELINE_ENV_VAR) or None
     with open_store(store_path, create=False, readonly=True) as store:
         model = build_report(store, sweep_id, top=top, baseline=baseline)
-    return publish(model)
+    return publish(model, sweep_url)

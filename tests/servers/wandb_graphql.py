@@ -301,9 +301,28 @@ def get_sweep(server: WandbStandIn, variables: dict[str, Any], query: str) -> di
     return answer
 
 
+def _tags_filter(filters: Any) -> set[str] | None:
+    """The tags a runs filter asks for with ``{"tags": {"$in": [...]}}`` (any of them)."""
+    if isinstance(filters, dict):
+        tags = filters.get("tags")
+        if isinstance(tags, dict) and isinstance(tags.get("$in"), list):
+            return {str(t) for t in tags["$in"]}
+        for value in filters.values():
+            if (found := _tags_filter(value)) is not None:
+                return found
+    if isinstance(filters, list):
+        for item in filters:
+            if (found := _tags_filter(item)) is not None:
+                return found
+    return None
+
+
 def runs_query(server: WandbStandIn, variables: dict[str, Any], query: str) -> dict[str, Any]:
-    """``Api().runs(path, filters)``: runs of a project, filtered by sweep if asked."""
-    wanted_sweep = _sweep_filter(json.loads(variables.get("filters") or "{}"))
+    """``Api().runs(path, filters, order)``: runs of a project, filtered by sweep or by any
+    of some tags if asked, oldest first or (``-created_at``) newest first."""
+    filters = json.loads(variables.get("filters") or "{}")
+    wanted_sweep = _sweep_filter(filters)
+    wanted_tags = _tags_filter(filters)
     with server.lock:
         runs = [
             r
@@ -311,8 +330,10 @@ def runs_query(server: WandbStandIn, variables: dict[str, Any], query: str) -> d
             if r["entity"] == (variables.get("entity") or server.default_entity)
             and r["project"] == variables.get("project")
             and (wanted_sweep is None or r.get("sweep") == wanted_sweep)
+            and (wanted_tags is None or wanted_tags & set(r.get("tags") or []))
             and r["state"] != "pending"
         ]
+        runs.sort(key=lambda r: r["created_at"], reverse=variables.get("order") == "-created_at")
         edges = [{"node": _run_node(r), "cursor": r["id"]} for r in runs]
     return {
         "project": {
