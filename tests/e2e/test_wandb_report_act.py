@@ -52,6 +52,7 @@ def _fast_polls() -> dict[str, str]:
     return {"SWEEPCI_WANDB_POLL": "0.2"}
 
 
+@pytest.mark.slow  # five jobs, each a real pip install, and two W&B runs of the SDK's agent
 def test_wandb_sweep_report_job_summary_outputs_and_pr_comment(
     tmp_path: Path, user_install: UserInstall, wandb_api: WandbStandIn, github: GitHubStandIn
 ) -> None:
