@@ -93,6 +93,19 @@ actions:
     runs-on: {group: gpu-farm}
     gpus: "0,1"
 """,
+    "reusable-caller": """\
+actions:
+  reusable: acme/sweepci@1111111111111111111111111111111111111111
+  runs-on: [self-hosted, linux]
+  push: {paths: ["src/**"]}
+  agents:
+    runs-on: {group: gpu-farm, labels: [a100]}
+    gpus: auto
+    setup:
+      - run: |
+          dvc pull
+          echo "it's done"
+""",
     "push-only-branches": """\
 actions:
   triggers: [push]

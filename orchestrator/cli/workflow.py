@@ -59,8 +59,17 @@ project_file_option = click.option(
     "(kept, with its program), else sweeps/wine.yaml (an example, written with train.py).",
 )
 @install_option
+@click.option(
+    "--reusable",
+    default=None,
+    metavar="OWNER/NAME@SHA",
+    help="Write a short caller of sweepci's reusable workflow in that repository, pinned by "
+    "commit SHA, instead of the whole workflow (sweepci.yaml: actions.reusable).",
+)
 @json_option
-def init(force, backend, python_version, prod_branch, sweep_file, install, as_json) -> int:
+def init(
+    force, backend, python_version, prod_branch, sweep_file, install, reusable, as_json
+) -> int:
     """Set this repository up for sweeps: sweepci.yaml, .github/workflows/sweep.yml, .gitignore.
 
     Keeps the repository's own sweep file and training script (an example is
@@ -80,6 +89,7 @@ def init(force, backend, python_version, prod_branch, sweep_file, install, as_js
         prod_branch=prod_branch,
         sweep_file=sweep_file,
         install=install,
+        reusable=reusable,
     )
     if as_json:
         print_json([{"path": os.path.relpath(w.path, root), "action": w.action} for w in done])
@@ -100,13 +110,23 @@ def workflow() -> None:
 def _rendered_all(project_file: str | None, install: str | None):
     """(sweep workflow text, its path, [(text, path) of the other generated workflows])."""
     from orchestrator.config.project import load_project
-    from orchestrator.github.render import detect_options, render_workflow, workflow_path
+    from orchestrator.github.render import (
+        detect_options,
+        is_sweepci_source,
+        render_workflow,
+        workflow_path,
+    )
     from orchestrator.github.render_chatops import chatops_path, render_chatops_workflow
 
     root = Path.cwd()
     project = load_project(project_file)
     options = detect_options(root, project, install)
     others = [(render_chatops_workflow(project, options), chatops_path(root, project))]
+    if is_sweepci_source(root):
+        # sweepci's own repository also serves the reusable workflow that callers pin
+        from orchestrator.github.render_reusable import REUSABLE_PATH, render_reusable_workflow
+
+        others.append((render_reusable_workflow(), root / REUSABLE_PATH))
     return render_workflow(project, options), workflow_path(root, project), others
 
 

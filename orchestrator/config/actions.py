@@ -81,9 +81,13 @@ class ActionsSettings:
     paths: list[str] = field(default_factory=list)
     paths_ignore: list[str] = field(default_factory=lambda: list(DEFAULT_PATHS_IGNORE))
     agents: AgentSettings = field(default_factory=AgentSettings)
+    #: `owner/name@<sha>` of a sweepci repository: render a short caller of its reusable
+    #: workflow (.github/workflows/sweepci.yml) instead of the whole workflow
+    reusable: str | None = None
 
 
-_TOP_KEYS = ("runs-on", "timeout-minutes", "env", "triggers", "push", "agents")
+_TOP_KEYS = ("runs-on", "timeout-minutes", "env", "triggers", "push", "agents", "reusable")
+_REUSABLE = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+@[0-9a-f]{40}")
 _AGENT_KEYS = ("runs-on", "timeout-minutes", "gpus", "gpus-per-run", "setup", "env")
 _PUSH_KEYS = ("branches", "paths", "paths-ignore")
 _STEP_KEYS = ("name", "run", "uses", "with", "env")
@@ -109,7 +113,33 @@ def parse_actions(raw: Any, fail: Fail) -> ActionsSettings:
         _push(raw["push"], (*at, "push"), settings, fail)
     if "agents" in raw:
         settings.agents = _agents(raw["agents"], (*at, "agents"), fail)
+    if raw.get("reusable") is not None:
+        settings.reusable = _reusable(raw, settings, at, fail)
     return settings
+
+
+def _reusable(raw: dict, settings: ActionsSettings, at: tuple, fail: Fail) -> str:
+    ref = _text(raw["reusable"], at, "reusable", fail)
+    if not _REUSABLE.fullmatch(ref):
+        raise fail(
+            at, "reusable", f"{ref!r} must be OWNER/NAME@<40-hex commit> (a tag can be moved)"
+        )
+    # what a caller cannot hand to a reusable workflow (its inputs are strings)
+    if settings.env:
+        raise fail(
+            at, "env", "a reusable workflow gets no env from its caller; drop reusable: or env:"
+        )
+    if settings.agents.env:
+        raise fail((*at, "agents"), "env", "a reusable workflow gets no env from its caller")
+    for i, step in enumerate(settings.agents.setup):
+        if step.uses or step.env:
+            raise fail(
+                (*at, "agents", "setup"),
+                i,
+                "a reusable workflow runs only run: setup commands; for uses: steps render the "
+                "whole workflow (drop reusable:)",
+            )
+    return ref
 
 
 def _indexing(fail: Fail) -> Fail:

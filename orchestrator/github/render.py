@@ -153,7 +153,18 @@ def _quoted(text: str) -> str:
 
 
 def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
-    """The text of the sweep workflow for this project."""
+    """The text of the sweep workflow for this project: the whole workflow, or with
+    `actions.reusable` a short caller of sweepci's reusable workflow pinned by SHA."""
+    context = workflow_context(project, options)
+    if project.actions.reusable:
+        from orchestrator.github.render_reusable import render_caller
+
+        return render_caller(project, context)
+    return render(WORKFLOW_TEMPLATE, **context)
+
+
+def workflow_context(project: ProjectConfig, options: WorkflowOptions) -> dict:
+    """The template's variables, from sweepci.yaml and the repository."""
     if project.backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}", key="backend")
     actions = project.actions
@@ -163,8 +174,8 @@ def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
             "no environment lists a branch, so no push would start a sweep; add branches to 'environments'",
             key="environments",
         )
-    return render(
-        WORKFLOW_TEMPLATE,
+    return dict(
+        reusable=False,
         version=__version__,
         pins=PINS,
         q=_quoted,
@@ -194,7 +205,9 @@ def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
         backend=project.backend,
         backends=list(BACKENDS),
         python=str(project.python),
+        python_value=_quoted(str(project.python)),
         install=" ".join(shlex.quote(a) for a in options.install),
+        install_args=list(options.install),
         cache_paths=options.cache_paths,
         pip_cache=uses_pip_cache(branches),
         # only a project with a prod environment has sweeps to promote

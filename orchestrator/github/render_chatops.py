@@ -14,6 +14,7 @@ from orchestrator import __version__
 from orchestrator.config.project import ProjectConfig
 from orchestrator.github.pins import PINS
 from orchestrator.github.render import WORKFLOW_DIR, WorkflowOptions, _quoted
+from orchestrator.github.render_actions import runs_on
 from orchestrator.promotion.base import PROD
 from orchestrator.templating.jinja import render
 
@@ -30,6 +31,10 @@ def render_chatops_workflow(project: ProjectConfig, options: WorkflowOptions) ->
         q=_quoted,
         workflow_file=project.workflow,
         python=str(project.python),
+        python_value=_quoted(str(project.python)),
+        reusable=False,
+        light_runs_on=runs_on(project.actions.runs_on),
+        light_timeout=project.actions.timeout_minutes,
         install=" ".join(shlex.quote(a) for a in options.install),
         cache_paths=options.cache_paths,
         # a comment-triggered workflow runs with the default branch's rights: no shared cache

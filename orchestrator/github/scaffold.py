@@ -60,6 +60,7 @@ def init_project(
     prod_branch: str = "main",
     sweep_file: str | None = None,
     install: str | None = None,
+    reusable: str | None = None,
 ) -> list[Written]:
     """Write sweepci.yaml, the workflow, .gitignore entries and (when missing) an example sweep.
 
@@ -83,6 +84,13 @@ def init_project(
         raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     if not prod_branch.strip() or any(c in prod_branch for c in "\n\r\x00"):
         raise UsageError(f"--prod-branch {prod_branch!r} is not a branch name")
+    if reusable is not None:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+@[0-9a-f]{40}", reusable):
+            raise UsageError(
+                f"--reusable {reusable!r}: give OWNER/NAME@<40-hex commit> (a tag can be moved)"
+            )
     project_path = root / PROJECT_FILE
     existing = [
         p
@@ -127,6 +135,7 @@ def init_project(
         backend=backend,
         python=python,
         install=args,
+        reusable=reusable,
     )
     # every check before the first write: the project file and the sweep as they will be
     with tempfile.TemporaryDirectory(prefix="sweepci-init-") as tmp:
