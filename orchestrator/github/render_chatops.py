@@ -34,7 +34,6 @@ def render_chatops_workflow(project: ProjectConfig, options: WorkflowOptions) ->
         python_value=_quoted(str(project.python)),
         reusable=False,
         light_runs_on=runs_on(project.actions.runs_on),
-        light_timeout=project.actions.timeout_minutes,
         install=" ".join(shlex.quote(a) for a in options.install),
         cache_paths=options.cache_paths,
         # a comment-triggered workflow runs with the default branch's rights: no shared cache
