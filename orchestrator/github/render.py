@@ -157,7 +157,7 @@ def render_workflow(project: ProjectConfig, options: WorkflowOptions) -> str:
     `actions.reusable` a short caller of sweepci's reusable workflow pinned by SHA."""
     context = workflow_context(project, options)
     if project.actions.reusable:
-        from orchestrator.github.render_reusable import render_caller
+        from orchestrator.github.render_caller import render_caller
 
         return render_caller(project, context)
     return render(WORKFLOW_TEMPLATE, **context)
