@@ -185,3 +185,37 @@ def test_unreachable_github_is_a_warning_in_actions_and_exit_0(
     assert done.returncode == 0
     assert done.stderr.startswith("::warning title=No baseline::no baseline: cannot reach")
     assert not (project / "prev").exists()
+
+
+def test_older_runs_are_looked_through_past_a_page_of_fork_runs(
+    project: Path, github_api: GitHubStandIn
+) -> None:
+    github_api.add_past_run(
+        PREVIOUS_RUN, age_hours=300, artifacts={"sweepci-report": _zip_dir(project / ".sweepci")}
+    )
+    # a busy repository: a full page of newer fork pull-request runs, then an expired one of ours
+    for i in range(100):
+        github_api.add_past_run(2000 + i, age_hours=1 + i / 100, event="pull_request",
+                                head_repository="mallory/wine-quality")  # fmt: skip
+    github_api.add_past_run(700, age_hours=200, artifacts={"sweepci-report": None})
+
+    done = fetch(project, github_api, "--json")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["run_id"] == PREVIOUS_RUN
+    assert {c.query.get("page") for c in github_api.calls("runs_list")} == {"1", "2"}
+
+
+def test_when_every_artifact_expired_the_warning_names_the_retention(
+    project: Path, github_api: GitHubStandIn
+) -> None:
+    for i, run_id in enumerate((801, 802, 803)):
+        github_api.add_past_run(run_id, age_hours=24 * (91 + i), artifacts={"sweepci-report": None})
+
+    done = fetch(project, github_api, "--json", GITHUB_ACTIONS="true")
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert not result["found"] and result["expired"] == 3
+    assert "::warning title=Baseline expired::" in done.stderr
+    assert "keeps artifacts 90 days" in done.stderr and "production model" in done.stderr

@@ -132,4 +132,10 @@ def fetch(
         print_json(result.to_json())
     else:
         click.echo(result.message)
+    if result.expired and not result.found:
+        # the record has outlived nothing: say so where people look, not only in the log
+        if in_actions():
+            click.echo(f"::warning title=Baseline expired::{escape_data(result.message)}", err=True)
+        else:
+            click.echo(f"sweepci: warning: {result.message}", err=True)
     return 0

@@ -29,10 +29,15 @@ DEFAULT_ARTIFACT = "sweepci-report"
 DEFAULT_DIR = ".sweepci/baseline"
 #: written into DIR by a fetch; a DIR holding it may be replaced by the next fetch
 MARKER = "fetched.json"
-#: trusted successful runs looked at; older artifacts expire before newer ones, so a few suffice
-RUNS_LOOKED_AT = 10
-#: runs asked for: the list mixes in untrusted runs (fork pull requests), dropped on our side
+#: trusted successful runs looked at, newest first: past a run whose artifact is missing
+#: (a failed upload, a job that stopped early) to older ones, until one still has it
+RUNS_LOOKED_AT = 50
+#: runs asked for per page: the list mixes in untrusted runs (fork pull requests), dropped here
 RUNS_LISTED = 100
+#: pages of the runs list read at most
+MAX_PAGES = 5
+#: GitHub's default artifact retention; a repository may set fewer days (or more, if private)
+DEFAULT_RETENTION_DAYS = 90
 
 
 @dataclass
@@ -49,6 +54,8 @@ class FetchResult:
     artifact: str | None = None
     directory: str | None = None
     store: str | None = None
+    #: runs passed over because their artifact expired (the record is gone when none is left)
+    expired: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,28 +76,39 @@ def _successful_runs(
     client: GitHubClient, owner: str, repo: str, workflow: str, branch: str
 ) -> tuple[list[dict[str, Any]], int]:
     """(the trusted successful runs on `branch`, newest first; how many listed runs were not)."""
-    body = client.get_json(
-        f"/repos/{owner}/{repo}/actions/workflows/{workflow}/runs",
-        params={"branch": branch, "status": "success", "per_page": str(RUNS_LISTED)},
-        not_found=f"workflow {workflow} not found in {owner}/{repo} (404); pass --workflow",
-    )
-    listed = body.get("workflow_runs") if isinstance(body, dict) else None
-    listed = listed if isinstance(listed, list) else []
-    kept = trusted_runs(listed, f"{owner}/{repo}", branch)
-    return kept[:RUNS_LOOKED_AT], len(listed) - len(kept)
+    kept: list[dict[str, Any]] = []
+    untrusted = 0
+    for page in range(1, MAX_PAGES + 1):
+        body = client.get_json(
+            f"/repos/{owner}/{repo}/actions/workflows/{workflow}/runs",
+            params={"branch": branch, "status": "success", "per_page": str(RUNS_LISTED),
+                    "page": str(page)},
+            not_found=f"workflow {workflow} not found in {owner}/{repo} (404); pass --workflow",
+        )  # fmt: skip
+        listed = body.get("workflow_runs") if isinstance(body, dict) else None
+        listed = listed if isinstance(listed, list) else []
+        trusted = trusted_runs(listed, f"{owner}/{repo}", branch)
+        kept += trusted
+        untrusted += len(listed) - len(trusted)
+        if len(listed) < RUNS_LISTED or len(kept) >= RUNS_LOOKED_AT:
+            break
+    return kept[:RUNS_LOOKED_AT], untrusted
 
 
 def _artifact_of(
     client: GitHubClient, owner: str, repo: str, run_id: int, name: str
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, bool]:
+    """(the run's unexpired artifact `name` or None; whether it had one that expired)."""
     body = client.get_json(
         f"/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
         params={"name": name, "per_page": "100"},
     )
+    expired = False
     for artifact in body.get("artifacts") or []:
         if artifact.get("name") == name and not artifact.get("expired"):
-            return artifact
-    return None
+            return artifact, False
+        expired = expired or (artifact.get("name") == name and bool(artifact.get("expired")))
+    return None, expired
 
 
 def safe_members(archive: zipfile.ZipFile, label: str) -> list[zipfile.ZipInfo]:
@@ -183,8 +201,10 @@ def fetch_baseline(
     if not runs:
         result.message = f"no baseline: no trusted successful run of {where}{passed_over}"
         return result
+    expired = 0
     for run in runs:
-        found = _artifact_of(client, owner, repo, int(run["id"]), artifact)
+        found, gone = _artifact_of(client, owner, repo, int(run["id"]), artifact)
+        expired += gone
         if found is None or not found.get("archive_download_url"):
             continue
         label = f"{artifact} of run {run['id']}"
@@ -215,4 +235,12 @@ def fetch_baseline(
         f"no baseline: the last {len(runs)} trusted successful run(s) of {where} "
         f"have no unexpired {artifact} artifact{passed_over}"
     )
+    if expired:
+        result.expired = expired
+        result.message += (
+            f"; {expired} of them expired (GitHub keeps artifacts {DEFAULT_RETENTION_DAYS} days "
+            "unless the repository's artifact retention says fewer), so no record of main's "
+            "sweeps or its production model is left: the next sweep of main starts a new one "
+            "(with the wandb backend they are read from W&B instead)"
+        )
     return result

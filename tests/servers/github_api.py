@@ -192,7 +192,8 @@ class GitHubStandIn:
         )
 
     def _past_runs_json(self, query: dict[str, str]) -> list[dict[str, Any]]:
-        """Newest first; `branch` and `status` (a conclusion, or `completed`) filter as on GitHub."""
+        """Newest first; `branch` and `status` (a conclusion, or `completed`) filter as on GitHub;
+        `per_page` and `page` page through them."""
         runs = sorted(self.past_runs.values(), key=lambda r: r.created, reverse=True)
         if "branch" in query:
             runs = [r for r in runs if r.branch == query["branch"]]
@@ -201,7 +202,8 @@ class GitHubStandIn:
         status = query.get("status")
         if status and status != "completed":
             runs = [r for r in runs if r.conclusion == status]
-        runs = runs[: int(query.get("per_page", "30"))]
+        per_page, page = int(query.get("per_page", "30")), max(1, int(query.get("page", "1")))
+        runs = runs[(page - 1) * per_page : page * per_page]
         found = []
         for r in runs:
             run = self._run(
