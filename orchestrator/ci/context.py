@@ -83,16 +83,18 @@ def from_environment(
     return from_git(cwd or Path.cwd())
 
 
+EVENT_MAX_BYTES = 32 << 20
+
+
 def _read_event(env: Mapping[str, str]) -> dict[str, Any]:
     path = env.get("GITHUB_EVENT_PATH")
     if not path:
         return {}
+    from orchestrator.config.yamlload import read_input_file
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the event payload: {exc.strerror}", Location(path)
-        ) from None
+        # GitHub caps a webhook payload at 25 MB: a bound, and never a device or FIFO
+        text = read_input_file(path, EVENT_MAX_BYTES).decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(
             "the event payload is not UTF-8 text (not JSON)", Location(path)
@@ -103,6 +105,8 @@ def _read_event(env: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError(
             f"the event payload is not JSON: {exc.msg}", Location(path, exc.lineno, exc.colno)
         ) from None
+    except RecursionError:
+        raise ConfigError("the event payload nests too deeply", Location(path)) from None
     if not isinstance(data, dict):
         raise ConfigError("the event payload must be a JSON object", Location(path))
     return data

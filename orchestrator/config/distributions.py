@@ -10,6 +10,7 @@ values themselves. `q` defaults to 1.0, `mu`/`sigma` to 0/1, `a`/`b` to 1/1.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from orchestrator.config.problems import is_int
@@ -38,6 +39,8 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], dict[str, object]]] = {
 
 #: distributions a grid can enumerate (int_uniform and q_uniform are discretised).
 GRID_DISTRIBUTIONS = {"constant", "categorical", "int_uniform", "q_uniform"}
+#: grid points a sweep may have: the size is computed from the specs, never enumerated
+MAX_GRID_POINTS = 1_000_000
 #: distributions whose `min`/`max` are the values themselves and must be > 0.
 POSITIVE_MIN = {"log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values"}
 
@@ -51,6 +54,24 @@ class ParamSpec:
 
     def to_dict(self) -> dict[str, object]:
         return {"distribution": self.distribution, **self.settings}
+
+    def grid_size(self) -> float:
+        """How many values a grid visits for this parameter, computed (W&B: int_uniform
+        min..max, q_uniform numpy.arange(min, max, q)); inf when it cannot be counted."""
+        s, d = self.settings, self.distribution
+        if d == "constant":
+            return 1
+        if d == "categorical":
+            return len(s["values"])  # type: ignore[arg-type]
+        if d == "int_uniform":
+            return max(0, int(s["max"]) - int(s["min"]) + 1)  # type: ignore[call-overload]
+        if d == "q_uniform":
+            try:
+                steps = (float(s["max"]) - float(s["min"])) / float(s["q"])  # type: ignore[arg-type]
+                return max(0, math.ceil(steps))
+            except (OverflowError, ValueError, ZeroDivisionError):
+                return math.inf
+        return math.inf
 
 
 def infer_distribution(raw: dict) -> str | None:

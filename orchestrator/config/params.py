@@ -18,6 +18,7 @@ from typing import Any
 from orchestrator.config.distributions import (
     DISTRIBUTIONS,
     GRID_DISTRIBUTIONS,
+    MAX_GRID_POINTS,
     POSITIVE_MIN,
     ParamSpec,
     flatten_specs,
@@ -250,7 +251,8 @@ def check_parameter_section(report: Reporter, raw: Any, method: Any) -> dict:
     if not problems:
         _check_flat_names(report, specs)
     if method == "grid" and not problems:
-        for path, spec in flatten_specs(specs).items():
+        flat = flatten_specs(specs)
+        for path, spec in flat.items():
             if spec.distribution not in GRID_DISTRIBUTIONS:
                 report.error(
                     param_path(path),
@@ -259,8 +261,39 @@ def check_parameter_section(report: Reporter, raw: Any, method: Any) -> dict:
                     "int_uniform or q_uniform, or method: random/bayes",
                     ".".join(path),
                 )
+        if not report.errors:
+            _check_grid_size(report, flat)
     _warn_values(report, raw, ())
     return specs
+
+
+def _check_grid_size(report: Reporter, flat: dict[tuple[str, ...], ParamSpec]) -> None:
+    """A grid larger than MAX_GRID_POINTS is refused whatever run_cap says: its size is the
+    product of each axis's computed size, so a 10^12-point grid costs nothing to refuse."""
+    total: float = 1
+    for path, spec in flat.items():
+        size = spec.grid_size()
+        total *= size
+        if size > MAX_GRID_POINTS or total > MAX_GRID_POINTS:
+            where = param_path(path) if size > MAX_GRID_POINTS else ()
+            shown = (
+                f"{size:,}"
+                if size < 10**15
+                else (f"about {float(size):.3g}" if size != math.inf else "uncountably many")
+            )
+            report.error(
+                where,
+                None if where else "parameters",
+                (
+                    f"this parameter alone gives the grid {shown} values"
+                    if where
+                    else f"the grid has more than {MAX_GRID_POINTS:,} points"
+                )
+                + f"; a grid may have at most {MAX_GRID_POINTS:,} points (run_cap does not change "
+                "that); use fewer values, a larger q, or method: random/bayes",
+                ".".join(path) if where else "parameters",
+            )
+            return
 
 
 def _warn_values(report: Reporter, params: Any, path: tuple[str, ...]) -> None:

@@ -86,7 +86,8 @@ class ProjectConfig:
 def find_project_file(start: Path | None = None) -> Path | None:
     """sweepci.yaml in the working directory (the repository root in CI)."""
     p = (start or Path.cwd()) / PROJECT_FILE
-    return p if p.is_file() else None
+    # anything by that name is read (and a device or FIFO refused), never silently skipped
+    return p if p.exists() or p.is_symlink() else None
 
 
 def load_project(path: str | Path | None = None) -> ProjectConfig:

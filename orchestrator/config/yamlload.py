@@ -3,11 +3,21 @@
 PyYAML silently keeps the last of two duplicate keys, reads `1e-5` as a string
 and `no`/`on` as booleans. This loader records every such case with its place
 in the file, so validation can warn (or fail) with `file:line:col`.
+
+Sweep and project files are untrusted input, so the loader bounds them before
+building anything: a regular file of at most MAX_FILE_BYTES (never a device
+or FIFO such as /dev/zero), nesting at most MAX_DEPTH deep, and at most
+MAX_NODES values once every alias is expanded (an alias bomb of a few
+hundred bytes names billions of values). The bounds are checked on PyYAML's
+event stream, which is read without recursion, so nothing is composed or
+allocated past them; each breach is one ConfigError naming the place.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +29,10 @@ from orchestrator.errors import ConfigError, Location
 # (no dot in the mantissa, or no sign on the exponent).
 SCI_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 _YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
+#: bounds on a sweep or project file (a real one is a few KiB, a few levels, a few hundred values)
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 32
+MAX_NODES = 100_000
 
 
 @dataclass(frozen=True)
@@ -156,12 +170,59 @@ def float_spelling(text: str) -> str:
     return f"{sign}{whole or '0'}.{frac or '0'}e{exp_sign or '+'}{exp}"
 
 
+def _check_bounds(text: str, path: str) -> None:
+    """Refuse text nested deeper than MAX_DEPTH or holding more than MAX_NODES values with
+    its aliases expanded, from the event stream (no recursion, no tree is built)."""
+    sizes: dict[str, int] = {}  # anchor -> expanded size of the node it names
+    stack: list[list] = []  # [expanded size so far, anchor] of each open collection
+    seen = 0  # values of the whole document so far, aliases expanded
+
+    def count(size: int, event: yaml.Event) -> None:
+        nonlocal seen
+        seen += size
+        if stack:
+            stack[-1][0] += size
+        if seen > MAX_NODES:
+            raise _bound_error(
+                path, event, f"holds more than {MAX_NODES} values once its aliases are expanded"
+            )
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            count(1, event)
+            stack.append([1, event.anchor])
+            if len(stack) > MAX_DEPTH:
+                raise _bound_error(path, event, f"nests deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            size, anchor = stack.pop()
+            if stack:
+                stack[-1][0] += size - 1  # its start was counted in the parent already
+            if anchor is not None:
+                sizes[anchor] = size
+        elif isinstance(event, yaml.ScalarEvent):
+            count(1, event)
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            count(sizes.get(event.anchor, 1), event)
+
+
+def _bound_error(path: str, event: yaml.Event, message: str) -> ConfigError:
+    mark = event.start_mark
+    hint = " (check for YAML aliases that refer to each other)" if "alias" in message else ""
+    return ConfigError(
+        f"{message}; a sweep file is far smaller{hint}",
+        Location(path, mark.line + 1 if mark else None, mark.column + 1 if mark else None),
+    )
+
+
 def load_yaml_text(text: str, path: str) -> LoadedYAML:
-    """Parse YAML text; syntax errors become a ConfigError with the place."""
+    """Parse YAML text within the bounds above; syntax errors become a ConfigError with the place."""
     findings: list[Finding] = []
     loader_cls = _make_loader(findings)
     root_mark = None
     try:
+        _check_bounds(text, path)
         loader = loader_cls(text)
         try:
             node = loader.get_single_node()
@@ -205,17 +266,43 @@ def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
     return f"{problem} ({context}{where})"
 
 
-def load_yaml_file(path: str | Path) -> LoadedYAML:
-    """Read and parse a YAML file; unreadable files are a ConfigError."""
+def read_input_file(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; ConfigError naming it otherwise
+    (missing, a directory, a device or FIFO such as /dev/zero, too large, unreadable).
+    At most limit + 1 bytes are read, whatever the file claims its size is."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise ConfigError("no such file", Location(str(path))) from None
     except IsADirectoryError:
         raise ConfigError("is a directory, not a file", Location(str(path))) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", Location(str(path))) from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ConfigError("is a directory, not a file", Location(str(path)))
+        if not stat.S_ISREG(mode):
+            raise ConfigError(
+                "is not a regular file (a device, FIFO or socket); give a file", Location(str(path))
+            )
+        os.set_blocking(fd, True)
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", Location(str(path))) from None
+    if len(raw) > limit:
+        raise ConfigError(
+            f"is larger than {limit // 1024} KiB; a sweep or project file is far smaller",
+            Location(str(path)),
+        )
+    return raw
+
+
+def load_yaml_file(path: str | Path) -> LoadedYAML:
+    """Read and parse a YAML file; unreadable, unbounded or invalid files are a ConfigError."""
+    raw = read_input_file(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,6 +31,10 @@ DEFAULT_ARTIFACT = "sweepci-report"
 DEFAULT_DIR = ".sweepci/baseline"
 #: written into DIR by a fetch; a DIR holding it may be replaced by the next fetch
 MARKER = "fetched.json"
+#: bounds on an unpacked artifact (a zip bomb names terabytes in a few KiB)
+MAX_UNPACKED_BYTES = 2 << 30
+MAX_MEMBERS = 10_000
+LIMIT_ENV = "SWEEPCI_BASELINE_MAX_BYTES"
 #: trusted successful runs looked at, newest first: past a run whose artifact is missing
 #: (a failed upload, a job that stopped early) to older ones, until one still has it
 RUNS_LOOKED_AT = 50
@@ -124,26 +130,65 @@ def safe_members(archive: zipfile.ZipFile, label: str) -> list[zipfile.ZipInfo]:
     return members
 
 
+def unpacked_limit() -> int:
+    """MAX_UNPACKED_BYTES, or SWEEPCI_BASELINE_MAX_BYTES for a team whose stores are larger."""
+    text = os.environ.get(LIMIT_ENV, "")
+    return int(text) if text.isdigit() and int(text) > 0 else MAX_UNPACKED_BYTES
+
+
 def extract_archive(data: bytes, dest: Path, label: str) -> None:
-    """Unpack a zip into `dest` after checking every member (see `safe_members`)."""
+    """Unpack a zip into `dest` after checking every member (see `safe_members`), counting
+    the bytes really unpacked (never the sizes the archive claims): past MAX_UNPACKED_BYTES
+    or MAX_MEMBERS the archive is refused and `dest` removed, so nothing is left."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise BackendError(f"artifact {label} is not a zip archive") from None
     with archive:
         members = safe_members(archive, label)
-        dest.mkdir(parents=True, exist_ok=True)
-        root = dest.resolve()
-        for info in members:
-            target = (dest / info.filename.replace("\\", "/")).resolve()
-            if not target.is_relative_to(root):  # pragma: no cover - safe_members refused it
-                raise BackendError(f"artifact {label} holds an unsafe path {info.filename!r}")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
+        if len(members) > MAX_MEMBERS:
+            raise BackendError(
+                f"artifact {label} holds {len(members)} files, more than {MAX_MEMBERS}; "
+                "nothing was extracted"
+            )
+        existed = dest.exists()
+        try:
+            _unpack(archive, members, dest, label)
+        except BaseException:
+            if not existed:
+                shutil.rmtree(dest, ignore_errors=True)
+            raise
+
+
+def _unpack(
+    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], dest: Path, label: str
+) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    root = dest.resolve()
+    limit = unpacked_limit()
+    budget = limit
+    for info in members:
+        target = (dest / info.filename.replace("\\", "/")).resolve()
+        if not target.is_relative_to(root):  # pragma: no cover - safe_members refused it
+            raise BackendError(f"artifact {label} holds an unsafe path {info.filename!r}")
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
             with archive.open(info) as src, open(target, "wb") as out:
-                shutil.copyfileobj(src, out)
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise BackendError(
+                            f"artifact {label} unpacks to more than {limit >> 20} MiB "
+                            "(a zip bomb?); nothing was extracted"
+                        )
+                    out.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise BackendError(
+                f"artifact {label} is a damaged zip archive ({exc}); nothing was extracted"
+            ) from None
 
 
 def _prepare_dir(dest: Path) -> None:

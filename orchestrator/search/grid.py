@@ -14,7 +14,10 @@ class GridSampler(Sampler):
     """Enumerates the cartesian product of each parameter's grid values."""
 
     def _axes(self) -> list[tuple[str, list[Any]]]:
-        return [(p.name, p.grid_values()) for p in self.space.params]
+        # computed once: validation bounds the grid (MAX_GRID_POINTS), so every axis fits
+        if getattr(self, "_axes_cache", None) is None:
+            self._axes_cache = [(p.name, p.grid_values()) for p in self.space.params]
+        return self._axes_cache
 
     def total(self) -> int:
         n = 1
@@ -39,6 +42,13 @@ class GridSampler(Sampler):
 
     def point_at(self, index: int) -> dict[str, Any] | None:
         """The index-th grid point (for deterministic shards), or None past the end."""
-        if index >= self.total():
+        if index < 0 or index >= self.total():
             return None
-        return next(itertools.islice(self.points(), index, None))
+        # mixed radix, the last parameter varying fastest (itertools.product's order): O(axes),
+        # so planning n points costs n, not n^2
+        picked: list[Any] = []
+        for _, values in reversed(self._axes()):
+            index, digit = divmod(index, len(values))
+            picked.append(values[digit])
+        picked.reverse()
+        return {name: value for (name, _), value in zip(self._axes(), picked, strict=True)}
