@@ -279,14 +279,15 @@ def read_input_file(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
         raise ConfigError("is a directory, not a file", Location(str(path))) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", Location(str(path))) from None
-    with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fd).st_mode
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
         if stat.S_ISDIR(mode):
             raise ConfigError("is a directory, not a file", Location(str(path)))
-        if not stat.S_ISREG(mode):
-            raise ConfigError(
-                "is not a regular file (a device, FIFO or socket); give a file", Location(str(path))
-            )
+        raise ConfigError(
+            "is not a regular file (a device, FIFO or socket); give a file", Location(str(path))
+        )
+    with os.fdopen(fd, "rb") as fh:
         os.set_blocking(fd, True)
         try:
             raw = fh.read(limit + 1)
