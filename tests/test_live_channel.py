@@ -159,3 +159,16 @@ def test_thinned_rows_stay_bounded_and_even() -> None:
     assert len(rows.rows) < 100
     steps = [r["_step"] for r in rows.rows]
     assert steps[0] == 0 and len({b - a for a, b in zip(steps, steps[1:])}) == 1
+
+
+def test_report_metric_takes_names_with_slashes_in_a_dict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import report_metric
+
+    target = tmp_path / "metrics.jsonl"
+    monkeypatch.setenv("SWEEPCI_METRICS_FILE", str(target))
+    report_metric({"val/loss": 0.3}, step=4)
+    report_metric(5, f1=0.9)  # the step first, as before
+    reader = ChannelReader(target)
+    assert reader.read() == [{"val/loss": 0.3, "_step": 4}, {"f1": 0.9, "_step": 5}]

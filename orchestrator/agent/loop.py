@@ -324,10 +324,7 @@ class Agent:
         summary, history = collect_metrics(wandb_dir, run.id, live)
         capture_after_run(self.store, wandb_dir, run)  # never raises: a failure is one warning line
         value = metric_of(summary, metric)
-        if metric:
-            save_trace(
-                self.store, run.id, metric, final_trace(metric, summary, history, live, bands)
-            )
+        trace = (metric, final_trace(metric, summary, history, live, bands)) if metric else None
         if outcome.stop_kind == "interrupted":
             state, reason = INTERRUPTED, outcome.stop_reason
         elif outcome.stop_kind == "killed":
@@ -353,6 +350,7 @@ class Agent:
             metric_value=value if state in (FINISHED, KILLED) else None,
             history=history,
             duration=outcome.duration,
+            trace=trace,
         )
         self.progress.run_finished(
             _reload(self.store, run.id), outcome.duration, run_dir / "stderr.log"

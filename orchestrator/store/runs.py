@@ -20,6 +20,7 @@ from orchestrator.store.records import (
     SweepRecord,
     new_id,
 )
+from orchestrator.trials.trace import MetricTrace
 
 
 def create_sweep(
@@ -132,8 +133,12 @@ def finish_run(
     metric_value: float | None,
     history: Sequence[dict[str, Any]] = (),
     duration: float | None = None,
+    trace: tuple[str, MetricTrace] | None = None,
 ) -> None:
     """Record a run's end and its metrics in one transaction (all or nothing).
+
+    `trace` is (metric name, the run's final trace): what the search reads of it
+    (store/traces.py), written in the same transaction.
 
     With `duration` (measured on the monotonic clock) the end is start + duration, so a
     wall clock stepped back or forward during the run (NTP) gives no negative or
@@ -167,6 +172,12 @@ def finish_run(
                 for i, row in enumerate(history)
             ],
         )
+        if trace is not None:
+            conn.execute(
+                "INSERT OR REPLACE INTO run_traces (run_id, metric, trace_json, updated_at) "
+                "VALUES (?, ?, ?, ?)",
+                (run_id, trace[0], trace[1].to_json(), time.time()),
+            )
 
 
 def _json_default(value: Any) -> Any:
