@@ -38,12 +38,14 @@ def best_outputs(model: ReportModel, sweep_url: str | None = None) -> dict[str, 
     """Step outputs naming the sweep and its best run (empty strings when there is none)."""
     best = model.best
     value = best.metric_value if best is not None else None
-    return {
+    found = {
         "sweep-id": model.sweep.remote_path or model.sweep.id,
         "best-run": best.id if best is not None else "",
         "best-metric": f"{value:.6g}" if value is not None else "",
-        "sweep-url": sweep_url or "",
     }
+    if sweep_url:  # a W&B sweep; a local one has no page to link
+        found["sweep-url"] = sweep_url
+    return found
 
 
 def publish(model: ReportModel, sweep_url: str | None = None) -> str:
