@@ -97,3 +97,19 @@ def test_reports_say_which_value_bayes_used_when_it_differs(tmp_path: Path) -> N
     top = {r["id"]: r for r in model.to_json()["top"]}
     assert top[dipped]["metric_value"] == 0.5 and top[dipped]["search_value"] == 0.2
     assert json.dumps(model.to_json())  # serialisable
+
+
+def test_a_hyperband_sweep_without_live_values_says_why_nothing_was_stopped(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.db") as store:
+        sweep = _sweep(store, HYPERBAND, "grid")
+        for _ in range(2):
+            run_id = _run(store, sweep, [1.0, 0.5, 0.4], "finished")
+            run_dir = tmp_path / run_id
+            run_dir.mkdir()
+            store.conn.execute("UPDATE runs SET run_dir = ? WHERE id = ?", (str(run_dir), run_id))
+        quiet = build_report(store, sweep.id).early
+        assert quiet is not None and quiet.stopped == 0
+        assert "no run's values reached the agent while it ran" in quiet.summary_line()
+        (run_dir / "metrics.jsonl").write_text('{"val/loss": 1.0}\n')
+        live = build_report(store, sweep.id).early
+        assert live is not None and "reached the agent" not in live.summary_line()

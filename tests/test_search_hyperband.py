@@ -133,3 +133,34 @@ def test_compute_saved_counts_stopped_runs_up_to_the_longest():
     assert saved.iterations_saved == 6
     assert saved.fraction == pytest.approx(6 / 21)
     assert compute_saved({}, stopped=set()).fraction == 0.0
+
+
+def test_worked_example_with_running_and_finished_runs_max_iter_form():
+    # brackets of max_iter=5, eta=2, s=2: 5/2 -> 2, 5/4 -> 1
+    curves = {
+        "a": [10, 9],  # finished
+        "b": [10, 10],
+        "c": [10, 8, 8],
+        "d": [10, 7, 7],
+        "e": [10, 6, 6],  # finished
+    }
+    hb = Hyperband(max_iter=5, s=2, eta=2)
+    assert hb.bands == (1, 2)
+    # bracket 2 holds 9, 10, 8, 7, 6: sorted, index int(5 / 2) = 2 gives 8; b's 10 is above it
+    assert stopped(hyperband_stops(hb, curves, running={"b", "c", "d"})) == {"b": 2}
+    lenient = Hyperband(max_iter=5, s=2, eta=2, strict=False)
+    assert stopped(hyperband_stops(lenient, curves, running={"b", "c", "d"})) == {"b": 2}
+
+
+def test_thirty_running_runs_judge_each_other():
+    # all running at once, distinct values: threshold index int(30 / 3) = 10, so the
+    # 19 runs worse than the 11th best stop; none would with only finished runs counted
+    curves = {f"r{i}": [float(i)] * 3 for i in range(30)}
+    stops = hyperband_stops(Hyperband(min_iter=3), curves, running=set(curves))
+    assert stopped(stops) == {f"r{i}": 3 for i in range(11, 30)}
+
+
+def test_min_iter_makes_wandbs_hundred_brackets():
+    assert len(Hyperband(min_iter=1, eta=1.01).bands) < 100  # int() repeats collapse
+    assert Hyperband(min_iter=1, eta=1.01).bands[-1] == int(1.01**99)
+    assert Hyperband(min_iter=3, eta=3).bands[:4] == (3, 9, 27, 81)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from orchestrator.agent.livemetrics import CHANNEL_FILE, HOOK_FILE
 from orchestrator.store.db import Store
 from orchestrator.store.queries import run_history
 from orchestrator.store.records import KILLED, SweepRecord
@@ -41,6 +43,8 @@ class EarlyTermination:
     iterations_run: int
     iterations_saved: int
     curves: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    #: whether any run's values reached the agent while it ran (the live files)
+    live_seen: bool = True
 
     @property
     def fraction(self) -> float:
@@ -51,10 +55,17 @@ class EarlyTermination:
         """'hyperband stopped 3 run(s) early (2 at iteration 3, 1 at iteration 9), saving ...'"""
         by = ", ".join(f"{n} at iteration {b}" for b, n in sorted(self.by_iteration.items()))
         total = self.iterations_run + self.iterations_saved
-        return (
+        line = (
             f"hyperband stopped {self.stopped} run(s) early" + (f" ({by})" if by else "")
             + f", saving {self.iterations_saved} of {total} iterations ({self.fraction:.0%})"
         )  # fmt: skip
+        if not self.live_seen:
+            line += (
+                "; no run's values reached the agent while it ran, so none could be judged: "
+                "run the script in the environment sweepci is installed in (its wandb.log hook), "
+                "or have it write $SWEEPCI_METRICS_FILE"
+            )
+        return line
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +87,13 @@ def early_termination(store: Store, sweep: SweepRecord) -> EarlyTermination | No
         "SELECT id, seq, reason FROM runs WHERE sweep_id = ? AND state = ? ORDER BY seq",
         (sweep.id, KILLED),
     )
+    run_dirs = [
+        r[0]
+        for r in store.query(
+            "SELECT run_dir FROM runs WHERE sweep_id = ? AND run_dir IS NOT NULL LIMIT 50",
+            (sweep.id,),
+        )
+    ]
     stopped = [r for r in rows if (r["reason"] or "").startswith("hyperband")]
     lengths = {rid: rt.trace.n for rid, rt in traces.items()}
     longest = max(lengths.values(), default=0)
@@ -103,7 +121,19 @@ def early_termination(store: Store, sweep: SweepRecord) -> EarlyTermination | No
         iterations_run=sum(lengths.values()),
         iterations_saved=saved,
         curves=curves,
+        live_seen=bool(stopped) or not run_dirs or any(_live_files(d) for d in run_dirs),
     )
+
+
+def _live_files(run_dir: str) -> bool:
+    """Whether the run's live files (the wandb hook's, the metrics channel) hold anything."""
+    for name in (HOOK_FILE, CHANNEL_FILE):
+        try:
+            if (Path(run_dir) / name).stat().st_size > 0:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def searched_values(store: Store, sweep: SweepRecord) -> dict[str, float]:
