@@ -363,3 +363,34 @@ def test_a_v3_store_upgrades_and_then_links_a_reproduction_to_its_run(tmp_path: 
         assert [r.id for r in reproductions_of(store, original.id)] == [run.id]
         assert find_run(store, run.id[:5]).reproduces == original.id
         assert find_run(store, "nosuchrun") is None
+
+
+def test_latest_is_the_last_sweep_that_is_not_a_reproduction(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "s.db")
+    first = _sweep(store)
+    rerun = R.create_sweep(
+        store,
+        project="p-dev",
+        method="grid",
+        config=CONFIG,
+        metric_name="f1",
+        metric_goal="maximize",
+        env="dev",
+        flags={"reproduces": "r0", "target_total": 1},
+    )
+    # `sweepci report` after `sweepci reproduce` still means the sweep the team ran
+    assert R.get_sweep(store, "latest").id == first.id
+    assert R.get_sweep(store, rerun.id).id == rerun.id
+    # a store holding only reproductions still has a latest sweep
+    only = open_store(tmp_path / "only.db")
+    alone = R.create_sweep(
+        only,
+        project="p-dev",
+        method="grid",
+        config=CONFIG,
+        metric_name="f1",
+        metric_goal="maximize",
+        env="dev",
+        flags={"reproduces": "r0"},
+    )
+    assert R.get_sweep(only, "latest").id == alone.id

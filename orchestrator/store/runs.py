@@ -82,8 +82,11 @@ def create_sweep(
 def get_sweep(store: Store, sweep_id: str) -> SweepRecord:
     """A sweep by id or unique id prefix (the latest sweep with 'latest')."""
     if sweep_id == "latest":
-        # the sweep added last, by insertion order: a wall clock stepped back must not hide it
-        rows = store.query("SELECT * FROM sweeps ORDER BY rowid DESC LIMIT 1")
+        # the sweep added last, by insertion order: a wall clock stepped back must not hide it;
+        # a `reproduce` rerun is a one-run sweep of its own and is not what "latest" means
+        rows = store.query(
+            "SELECT * FROM sweeps WHERE flags_json NOT LIKE '%\"reproduces\"%' ORDER BY rowid DESC LIMIT 1"
+        ) or store.query("SELECT * FROM sweeps ORDER BY rowid DESC LIMIT 1")
     else:
         rows = store.query("SELECT * FROM sweeps WHERE id = ?", (sweep_id,))
         if not rows:
