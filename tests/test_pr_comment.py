@@ -155,3 +155,22 @@ def test_missing_token_is_a_one_line_usage_error(tmp_path: Path, github_api: Git
 
     assert shown.returncode == 2
     assert "pull-requests: write" in shown.stderr and "Traceback" not in shown.stderr
+
+
+def test_with_a_personal_token_the_users_own_comment_is_the_one_updated(
+    tmp_path: Path, github_api: GitHubStandIn
+) -> None:
+    # `sweepci comment` from a laptop: the token's user, not a bot, writes the comment
+    github_api.prs.token_user = {"login": "dana", "type": "User", "id": 7}
+    github_api.prs.add_pull_request(8, head_ref=BRANCH, head_sha=SHAS[0])
+    other = github_api.prs.add_comment(8, f"{MARKER}\nerin's copy", login="erin")
+    db = build_store(tmp_path / "s.db", branch=BRANCH)
+    env = actions_env(tmp_path, github_api, sha=SHAS[0])
+
+    first = sweepci("comment", "--store", str(db), "--json", cwd=tmp_path, env=env, check=True)
+    again = sweepci("comment", "--store", str(db), "--json", cwd=tmp_path, env=env, check=True)
+
+    assert [json.loads(p.stdout)["action"] for p in (first, again)] == ["created", "updated"]
+    mine = [c for c in github_api.prs.comments_on(8) if c["user"]["login"] == "dana"]
+    assert len(mine) == 1 and mine[0]["body"].startswith(MARKER)
+    assert github_api.prs.comments[other["id"]]["body"] == other["body"]

@@ -4,7 +4,8 @@ The comment starts with a hidden HTML marker. The next sweep lists the pull
 request's comments, finds the bot's comment that starts with the marker and
 edits it, so a branch swept ten times still has one comment. Only comments
 written by a bot account (the workflow's GITHUB_TOKEN writes as
-`github-actions[bot]`) are candidates: a person who pastes the marker into
+`github-actions[bot]`), or by the user of the personal token in use (`sweepci
+comment` from a laptop), are candidates: a person who pastes the marker into
 their own comment does not get it overwritten.
 
 GitHub refuses a comment body over 65,536 characters; `cap_body` cuts the
@@ -68,13 +69,27 @@ def with_marker(text: str) -> str:
     return cap_body(f"{MARKER}\n{text.lstrip()}")
 
 
-def _is_ours(comment: Any) -> bool:
+def token_login(client: GitHubClient) -> str | None:
+    """The login of a personal token's user; None for a workflow's GITHUB_TOKEN (a bot,
+    for which GitHub answers GET /user with 403) or when GitHub does not say."""
+    from orchestrator.errors import BackendError
+
+    try:
+        data = client.get_json("/user", permission="(none)")
+    except BackendError:
+        return None
+    login = data.get("login") if isinstance(data, dict) else None
+    return login if isinstance(login, str) and login else None
+
+
+def _is_ours(comment: Any, login: str | None = None) -> bool:
     if not isinstance(comment, dict):
         return False
     user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
     body = comment.get("body")
+    mine = user.get("type") == "Bot" or (login is not None and user.get("login") == login)
     return (
-        user.get("type") == "Bot"
+        mine
         and isinstance(body, str)
         and body.startswith(MARKER)
         and isinstance(comment.get("id"), int)
@@ -82,9 +97,10 @@ def _is_ours(comment: Any) -> bool:
 
 
 def find_sticky_comment(
-    client: GitHubClient, owner: str, repo: str, number: int
+    client: GitHubClient, owner: str, repo: str, number: int, login: str | None = None
 ) -> dict[str, Any] | None:
-    """The oldest bot comment on pull request `number` that starts with MARKER."""
+    """The oldest comment on pull request `number` that starts with MARKER, written by a bot
+    or by `login` (the user of a personal token)."""
     for page in range(1, MAX_PAGES + 1):
         batch = client.get_json(
             f"/repos/{owner}/{repo}/issues/{int(number)}/comments",
@@ -95,7 +111,7 @@ def find_sticky_comment(
         if not isinstance(batch, list):
             return None
         for comment in batch:
-            if _is_ours(comment):
+            if _is_ours(comment, login):
                 return comment
         if len(batch) < 100:
             return None
@@ -107,7 +123,7 @@ def upsert_sticky_comment(
 ) -> CommentResult:
     """Create the sweep comment on pull request `number`, or edit the one already there."""
     body = with_marker(text)
-    existing = find_sticky_comment(client, owner, repo, number)
+    existing = find_sticky_comment(client, owner, repo, number, token_login(client))
     if existing is not None:
         response = client.request(
             "PATCH",

@@ -21,6 +21,7 @@ from typing import Any
 MAX_BODY = 65_536
 BOT = {"login": "github-actions[bot]", "type": "Bot", "id": 41898282}
 ROUTES = [
+    ("GET", "token_user", re.compile(r"^/user$")),
     ("GET", "commit_pulls", re.compile(r"^/repos/([^/]+)/([^/]+)/commits/([0-9a-fA-F]+)/pulls$")),
     ("GET", "pull", re.compile(r"^/repos/([^/]+)/([^/]+)/pulls/(\d+)$")),
     ("GET", "issue_comments", re.compile(r"^/repos/([^/]+)/([^/]+)/issues/(\d+)/comments$")),
@@ -49,6 +50,9 @@ class PullRequests:
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     reactions: list[tuple[int, str]] = field(default_factory=list)
+    #: None: the token is a workflow's GITHUB_TOKEN (comments by the bot; GET /user is 403);
+    #: a user dict: a personal token of that user, who then authors the comments
+    token_user: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     _next_comment: int = 9000
 
@@ -117,6 +121,10 @@ class PullRequests:
 
     def answer(self, endpoint: str, groups: tuple[str, ...], query: dict[str, str], body: Any):
         """(status, payload) for one authorised request to an endpoint of ROUTES."""
+        if endpoint == "token_user":
+            if self.token_user is None:
+                return 403, {"message": "Resource not accessible by integration"}
+            return 200, dict(self.token_user)
         if f"{groups[0]}/{groups[1]}" != self.repo:
             return 404, {"message": "Not Found"}
         if endpoint == "commit_pulls":
@@ -143,13 +151,14 @@ class PullRequests:
                     "errors": [{"message": "body is too long (maximum is 65536 characters)"}],
                 }
         if endpoint == "create_comment":
-            return 201, self._new_comment(int(groups[2]), text, BOT, "NONE")
+            author = self.token_user or BOT
+            return 201, self._new_comment(int(groups[2]), text, author, "NONE")
         if endpoint == "update_comment":
             with self.lock:
                 comment = self.comments.get(int(groups[2]))
                 if comment is None:
                     return 404, {"message": "Not Found"}
-                if comment["user"]["login"] != BOT["login"]:
+                if comment["user"]["login"] != (self.token_user or BOT)["login"]:
                     # what an edit of someone else's comment should never be tried for
                     return 403, {"message": "Resource not accessible by integration"}
                 comment.update(body=text, updated_at=_now())
