@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from orchestrator.backends.wandb_sdk import SweepRef, sdk_environment, sdk_session
+from orchestrator.ci.routing import bounded_tag
 from orchestrator.store import open_store
 from orchestrator.store.imported import ImportedRun, record_imported_sweep
 
@@ -126,7 +127,7 @@ def latest_sweep_of_branch(
         api = wandb.Api()
         try:
             runs = api.runs(
-                f"{entity}/{project}", filters={"tags": {"$in": [f"branch:{branch}"]}},
+                f"{entity}/{project}", filters={"tags": {"$in": [bounded_tag("branch", branch)]}},
                 order="-created_at", per_page=50,
             )  # fmt: skip
             for i, run in enumerate(runs):

@@ -94,8 +94,23 @@ def route(
     return r
 
 
+def tag_value(value: str) -> str:
+    """A value as one W&B tag can hold it: WANDB_TAGS is comma-separated, so a comma (a git
+    branch may have one) would split the tag in two; it and control characters are
+    %-encoded (`%` first, so the encoding reads back unambiguously)."""
+    out = []
+    for ch in value:
+        if ch == "%" or ch == "," or ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0:
+            out.append(f"%{ord(ch):02X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def bounded_tag(prefix: str, value: str) -> str:
-    """`prefix:value` within W&B's 64 characters; long values keep a stable hash suffix."""
+    """`prefix:value` within W&B's 64 characters, one tag whatever `value` holds (see
+    `tag_value`); long values keep a stable hash suffix."""
+    value = tag_value(value)
     tag = f"{prefix}:{value}"
     if len(tag) <= TAG_LIMIT:
         return tag

@@ -100,7 +100,7 @@ def fetch(
         token_from_env,
     )
     from orchestrator.github.baseline_fetch import fetch_baseline
-    from orchestrator.github.commands import escape_data, in_actions, set_outputs
+    from orchestrator.github.commands import command, in_actions, set_outputs
 
     try:
         root = git.repo_root()
@@ -120,7 +120,7 @@ def fetch(
     except GitHubUnreachable as err:
         message = f"no baseline: {err.one_line()}"
         if in_actions():
-            click.echo(f"::warning title=No baseline::{escape_data(message)}", err=True)
+            command("warning", message, err=True, title="No baseline")
         else:
             click.echo(f"sweepci: warning: {message}", err=True)
         set_outputs({"store": "", "run-id": ""})
@@ -135,7 +135,7 @@ def fetch(
     if result.expired and not result.found:
         # the record has outlived nothing: say so where people look, not only in the log
         if in_actions():
-            click.echo(f"::warning title=Baseline expired::{escape_data(result.message)}", err=True)
+            command("warning", result.message, err=True, title="Baseline expired")
         else:
             click.echo(f"sweepci: warning: {result.message}", err=True)
     return 0

@@ -129,10 +129,10 @@ def comment(
 
 
 def warn(message: str) -> None:
-    from orchestrator.github.commands import escape_data, in_actions
+    from orchestrator.github.commands import command, in_actions
 
     if in_actions():
-        click.echo(f"::warning title=No PR comment::{escape_data(message)}", err=True)
+        command("warning", message, err=True, title="No PR comment")
     else:
         click.echo(f"sweepci: warning: {message}", err=True)
 

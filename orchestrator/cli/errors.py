@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 
 import click
@@ -19,17 +18,16 @@ def _annotate(err: SweepCIError) -> None:
     """In GitHub Actions, also emit an ::error annotation pointing at the file line."""
     if not _in_actions():
         return
-    from orchestrator.github.commands import escape_data, escape_property
+    from orchestrator.github.commands import command
 
-    props = []
+    props: dict[str, str | int] = {}
     if err.location is not None:
-        props.append(f"file={escape_property(err.location.file)}")
+        props["file"] = err.location.file
         if err.location.line is not None:
-            props.append(f"line={err.location.line}")
+            props["line"] = err.location.line
         if err.location.column is not None:
-            props.append(f"col={err.location.column}")
-    head = "::error " + ",".join(props) if props else "::error"
-    print(f"{head}::{escape_data(err.one_line())}", file=sys.stdout, flush=True)
+            props["col"] = err.location.column
+    command("error", err.one_line(), **props)
 
 
 def _print_traceback(file=None) -> None:

@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the `sweepci` console script."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("SWEEPCI_DEBUG") == "1"
+    from orchestrator.cli.safe_output import install
+
+    install()  # nothing printed from here on can drive a terminal or start a workflow command
     code = handle_errors(
         lambda: cli.main(args=args, prog_name="sweepci", standalone_mode=False), debug
     )

@@ -83,7 +83,7 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _make_loader(findings: list[Finding]) -> type[yaml.SafeLoader]:
+def _make_loader(findings: list[Finding], path: str = "<text>") -> type[yaml.SafeLoader]:
     class MarkingLoader(yaml.SafeLoader):
         pass
 
@@ -137,6 +137,14 @@ def _make_loader(findings: list[Finding]) -> type[yaml.SafeLoader]:
 
     def construct_str(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
         value = loader.construct_yaml_str(node)
+        if "\x00" in value:
+            # a NUL ends a C string: no argv item, environment value, file name or tag can
+            # hold it, so a value or program with one could only crash the run later
+            m = _mark(node)
+            raise ConfigError(
+                "holds a NUL character (\\0), which no program argument, file name or tag can hold",
+                Location(path, m.line, m.column),
+            )
         if node.style is None and SCI_NUMBER.match(value):
             m = _mark(node)
             findings.append(
@@ -219,7 +227,7 @@ def _bound_error(path: str, event: yaml.Event, message: str) -> ConfigError:
 def load_yaml_text(text: str, path: str) -> LoadedYAML:
     """Parse YAML text within the bounds above; syntax errors become a ConfigError with the place."""
     findings: list[Finding] = []
-    loader_cls = _make_loader(findings)
+    loader_cls = _make_loader(findings, path)
     root_mark = None
     try:
         _check_bounds(text, path)
