@@ -112,6 +112,7 @@ def test_sweep_values_reach_the_program_intact_and_nothing_else(tmp_path: Path, 
     outputs = parse_outputs((tmp_path / "gh" / "output").read_text())
     assert {k for k in outputs if not k.startswith("baseline-")} <= {
         "sweep-id",
+        "sweep-url",
         "env",
         "project",
         "best-run",
