@@ -51,3 +51,43 @@ def test_poor_runs_are_stopped_at_the_bracket_and_savings_reported(tmp_path: Pat
         "SELECT COUNT(*) FROM history h JOIN runs r ON r.id = h.run_id WHERE r.state = 'killed'"
     ).fetchone()[0]
     assert saved < 2 * 10  # the stopped runs logged fewer than all their epochs
+
+
+def test_the_stopper_judges_against_running_runs_of_other_agents(tmp_path: Path) -> None:
+    from orchestrator.agent.early import hyperband_stopper
+    from orchestrator.config.sweep import config_from_dict
+    from orchestrator.store import claims, open_store
+    from orchestrator.store import runs as R
+    from orchestrator.store.traces import save_trace
+    from orchestrator.trials.trace import MetricTrace
+
+    raw = {
+        "method": "grid",
+        "program": "t.py",
+        "metric": {"name": "loss", "goal": "minimize"},
+        "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 3},
+        "parameters": {"q": {"values": [1, 2, 3]}},
+    }
+    with open_store(tmp_path / "s.db") as store:
+        sweep = R.create_sweep(
+            store,
+            project="p",
+            method="grid",
+            config=raw,
+            metric_name="loss",
+            metric_goal="minimize",
+        )
+        config = config_from_dict(raw, "s.yaml")
+        good = claims.claim_next_run(store, sweep.id, "agent-1", lambda t, s: {"q": 1})
+        bad = claims.claim_next_run(store, sweep.id, "agent-2", lambda t, s: {"q": 2})
+        stopper = hyperband_stopper(store, sweep, config)
+        bands = stopper.bands
+        # the other agent's run is still running, two epochs in
+        save_trace(store, good.id, "loss", MetricTrace.of([1.0, 0.5], bands))
+        assert stopper(bad, MetricTrace.of([1.5], bands)) is None  # before the first bracket
+        reason = stopper(bad, MetricTrace.of([1.5, 1.2], bands))
+        assert reason is not None and "at iteration 2" in reason
+        # its own agent sees the same: the good run survives against the bad one
+        other = hyperband_stopper(store, sweep, config)
+        save_trace(store, bad.id, "loss", MetricTrace.of([1.5, 1.2], bands))
+        assert other(good, MetricTrace.of([1.0, 0.5], bands)) is None

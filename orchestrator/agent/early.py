@@ -18,11 +18,12 @@ from orchestrator.search.hyperband import (
     trace_thresholds,
 )
 from orchestrator.store.db import Store
-from orchestrator.store.records import RunRecord, SweepRecord
-from orchestrator.store.traces import sweep_traces
+from orchestrator.store.records import INTERRUPTED, RunRecord, SweepRecord
+from orchestrator.store.traces import changed_traces
 from orchestrator.trials.trace import MetricTrace
 
 REFRESH_S = 0.5  # how often the other runs' traces are re-read from the store
+CLOCK_SLACK_S = 5.0  # traces stamped this much before the last read are read again
 
 
 class HyperbandStopper(EarlyStop):
@@ -36,19 +37,15 @@ class HyperbandStopper(EarlyStop):
         self.bands = self.hyperband.band_set
         self._others: dict[str, MetricTrace] = {}
         self._read_at = -1e9
+        self._since = 0.0  # wall-clock time of the last read
         self._judged: tuple[str, int, int] | None = None
         self._version = 0
 
     def __call__(self, run: RunRecord, trace: MetricTrace) -> str | None:
         now = time.monotonic()
         if now - self._read_at >= REFRESH_S:
-            fresh = {
-                rid: rt.trace
-                for rid, rt in sweep_traces(self.store, self.sweep.id, self.metric).items()
-            }
+            self._refresh()
             self._read_at = now
-            if fresh != self._others:
-                self._others, self._version = fresh, self._version + 1
         key = (run.id, trace.n, self._version)
         if key == self._judged or not trace.n:
             return None  # nothing changed since the last verdict
@@ -58,6 +55,24 @@ class HyperbandStopper(EarlyStop):
         limits = trace_thresholds(self.hyperband, traces, self.maximize)
         stop = judge(self.hyperband, run.id, trace, limits, self.maximize, self.metric)
         return stop.reason if stop else None
+
+    def _refresh(self) -> None:
+        """Re-read the traces written since the last read (and the running runs'): ended
+        runs' traces no longer change, so a long sweep is not re-read in full each time."""
+        wall = time.time()
+        changed = changed_traces(
+            self.store, self.sweep.id, self.metric, self._since - CLOCK_SLACK_S
+        )
+        self._since = wall
+        updated = False
+        for rid, (state, trace) in changed.items():
+            if state == INTERRUPTED:
+                updated = self._others.pop(rid, None) is not None or updated
+            elif self._others.get(rid) != trace:
+                self._others[rid] = trace
+                updated = True
+        if updated:
+            self._version += 1
 
 
 def hyperband_stopper(store: Store, sweep: SweepRecord, config: SweepConfig) -> HyperbandStopper:

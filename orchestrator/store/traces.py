@@ -55,3 +55,16 @@ def sweep_traces(store: Store, sweep_id: str, metric: str) -> dict[str, RunTrace
             trace = MetricTrace.of([], summary=r["metric_value"])
         out[r["id"]] = RunTrace(r["id"], r["seq"], r["state"], trace)
     return out
+
+
+def changed_traces(
+    store: Store, sweep_id: str, metric: str, since: float
+) -> dict[str, tuple[str, MetricTrace]]:
+    """{run id: (state, trace)} of the sweep's traces written at or after `since` (wall
+    clock), and of every running run: what a reader holding older traces must re-read."""
+    rows = store.query(
+        "SELECT r.id, r.state, t.trace_json FROM run_traces t JOIN runs r ON r.id = t.run_id "
+        "WHERE r.sweep_id = ? AND t.metric = ? AND (t.updated_at >= ? OR r.state = 'running')",
+        (sweep_id, metric, since),
+    )
+    return {r["id"]: (r["state"], MetricTrace.from_json(r["trace_json"])) for r in rows}
