@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.store.run_processes import MARKER, kill_marked
+
 TAIL_LINES = 40
 TAIL_BYTES = 8192
 STOP_GRACE_S = 5.0
@@ -164,7 +166,7 @@ def run_process(
     try:
         on_started(pgid)
     except BaseException:
-        _abandon(pgid, proc, watcher, tail)
+        _abandon(pgid, proc, watcher, tail, env)
         raise
     try:
         while not watcher.exited():
@@ -186,7 +188,7 @@ def run_process(
     except BaseException:
         # the store failed (locked, disk full) or the agent is going down: never leave
         # the run's processes behind
-        _abandon(pgid, proc, watcher, tail)
+        _abandon(pgid, proc, watcher, tail, env)
         raise
     try:
         returncode = proc.wait()
@@ -206,6 +208,7 @@ def run_process(
             os.killpg(pgid, signal.SIGKILL)  # no orphans from this run
         except ProcessLookupError:
             pass
+        _stop_daemons(env, pgid)
     finally:
         watcher.close()
         proc.stderr.close()
@@ -219,16 +222,32 @@ def run_process(
     )
 
 
-def _abandon(pgid: int, proc: subprocess.Popen, watcher: _ExitWatcher, tail: StderrTail) -> None:
+def _abandon(
+    pgid: int,
+    proc: subprocess.Popen,
+    watcher: _ExitWatcher,
+    tail: StderrTail,
+    env: dict[str, str],
+) -> None:
     """Stop the run's whole group at once and release what run_process holds."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait()
+    _stop_daemons(env, pgid)
     watcher.close()
     proc.stderr.close()
     tail.close()
+
+
+def _stop_daemons(env: dict[str, str], first_pid: int) -> None:
+    """Processes of the run that left its group (double fork + setsid) still carry its
+    SWEEPCI_RUN_ID: stop them too, so no process outlives its run (Linux; see
+    store/run_processes)."""
+    run_id = env.get(MARKER)
+    if run_id:
+        kill_marked(run_id, after_pid=first_pid)
 
 
 def _read_into(fd: int, tail: StderrTail) -> bool:

@@ -22,6 +22,7 @@ ROWS = [
     ("runs_lost", "finished runs lost after resume"),
     ("runs_twice", "runs done twice (duplicates)"),
     ("orphans", "orphan processes left"),
+    ("foreign_signals", "processes not the run's that were signalled (pid / group reuse)"),
     ("load_runs", "runs in the load test (8 agents, one store)"),
     ("runs_per_s", "load throughput, runs/s (lowest seen)"),
     ("secret_places", "places searched for the canary secrets (files, outputs, store bytes)"),
