@@ -173,7 +173,7 @@ def test_rejected_key_is_one_line_and_uploads_nothing(local_sweep, store, tmp_pa
     proc = _sync(local_sweep, store, _env(tmp_path, wandb_server, WANDB_API_KEY=wrong))
     assert proc.returncode == 3
     errors = [line for line in proc.stderr.splitlines() if "error" in line]
-    assert len(errors) == 1 and "rejected the API key in WANDB_API_KEY" in errors[0]
+    assert len(errors) == 1 and "W&B rejected the API key (WANDB_API_KEY" in errors[0]
     assert wrong not in proc.stdout + proc.stderr
     assert wandb_server.state.runs == {}
 

@@ -111,4 +111,7 @@ def test_auto_backend_says_which_it_picked_and_why(tmp_path: Path) -> None:
     (repo / "s.yaml").write_text("method: grid\nprogram: p.py\nparameters:\n  x: {values: [1]}\n")
     proc = sweepci("run", "s.yaml", cwd=repo)
     assert proc.returncode == 0
-    assert "backend local (auto: WANDB_API_KEY is not set)" in proc.stderr
+    assert (
+        "backend local (auto: WANDB_API_KEY is not set and `wandb login` saved no key)"
+        in proc.stderr
+    )

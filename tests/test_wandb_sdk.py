@@ -213,7 +213,9 @@ def test_server_error_on_create_sweep_fails_clearly_within_seconds(
     env = wandb_sdk.sdk_environment(wandb_env, tmp_path / "work")
     wandb_server.inject("UpsertSweep", status=500, times=None)
     started = time.monotonic()
-    with pytest.raises(BackendError, match="could not create a sweep.*HTTP 500") as error:
+    with pytest.raises(
+        BackendError, match="server error while trying to create a sweep.*HTTP 500"
+    ) as error:
         wandb_sdk.create_sweep(SWEEP_CONFIG, "p", None, env)
     assert time.monotonic() - started < 30  # the SDK's defaults take ~95 s
     assert "canary" not in error.value.one_line()

@@ -85,12 +85,16 @@ class Backend(abc.ABC):
 
 
 def choose_backend(requested: str, env: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """(backend, why). `auto` picks wandb when WANDB_API_KEY is set, else local."""
+    """(backend, why). `auto` picks wandb when there is a W&B key (WANDB_API_KEY, or the one
+    `wandb login` saved in ~/.netrc), else local."""
     env = os.environ if env is None else env
     if requested not in BACKENDS:
         raise UsageError(f"--backend must be one of {', '.join(BACKENDS)}, not {requested!r}")
     if requested != "auto":
         return requested, f"--backend {requested}"
-    if env.get("WANDB_API_KEY"):
-        return "wandb", "auto: WANDB_API_KEY is set"
-    return "local", "auto: WANDB_API_KEY is not set"
+    from orchestrator.backends.wandb_key import find_key
+
+    key, source = find_key(env)
+    if key:
+        return "wandb", f"auto: {source} is set" if source == "WANDB_API_KEY" else f"auto: {source}"
+    return "local", "auto: WANDB_API_KEY is not set and `wandb login` saved no key"

@@ -50,13 +50,17 @@ class WandbBackend(Backend):
         self.workdir = Path(work_root) / "wandb-sdk"
 
     def _env(self) -> dict[str, str]:
-        if not os.environ.get(KEY):
+        from orchestrator.backends.wandb_key import with_key
+
+        env = with_key(os.environ)  # WANDB_API_KEY, or the key `wandb login` saved
+        if not env.get(KEY):
             raise UsageError(
-                f"{KEY} is not set; the wandb backend needs a W&B API key (or use --backend local)"
+                f"{KEY} is not set and `wandb login` saved no key; the wandb backend needs a "
+                "W&B API key (or use --backend local)"
             )
         # no ::add-mask:: of the key: the runner masks repository secrets itself, and a
         # masking command is one more place (captured stderr, a log file) holding it in clear
-        return dict(os.environ)
+        return env
 
     def create(
         self,

@@ -23,13 +23,16 @@ _NOT_FOUND = "could not find"
 
 def keyed_environment() -> dict[str, str]:
     """The process environment, which must hold WANDB_API_KEY (a one-line error if not)."""
+    from orchestrator.backends.wandb_key import with_key
     from orchestrator.errors import UsageError
 
-    if not os.environ.get(wandb_sdk.KEY_VARIABLE):
+    env = with_key(os.environ)  # WANDB_API_KEY, or the key `wandb login` saved
+    if not env.get(wandb_sdk.KEY_VARIABLE):
         raise UsageError(
-            f"{wandb_sdk.KEY_VARIABLE} is not set; reading a W&B run or sweep needs a W&B API key"
+            f"{wandb_sdk.KEY_VARIABLE} is not set and `wandb login` saved no key; reading a W&B "
+            "run or sweep needs a W&B API key"
         )
-    return dict(os.environ)
+    return env
 
 
 def _env() -> dict[str, str]:

@@ -91,7 +91,10 @@ def sdk_environment(base_env: dict[str, str], workdir: Path) -> dict[str, str]:
     SDK's own files (run logs, sweep parameter files, cache, settings) go under
     ``workdir`` so a CI job leaves nothing behind in ``$HOME``.
     """
-    env = {k: v for k, v in base_env.items() if k not in _INHERITED_RUN_VARIABLES}
+    from orchestrator.backends.wandb_key import with_key
+
+    # the key `wandb login` saved counts like WANDB_API_KEY; it stays in memory
+    env = {k: v for k, v in with_key(base_env).items() if k not in _INHERITED_RUN_VARIABLES}
     for name, default in BOUNDED_RETRIES.items():
         env.setdefault(name, default)
     workdir = Path(workdir).resolve()
@@ -141,18 +144,26 @@ def sdk_session(env: dict[str, str], action: str) -> Iterator[ModuleType]:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 yield wandb
         except wandb.errors.AuthenticationError as exc:
-            raise BackendError(
-                f"W&B rejected the API key in {KEY_VARIABLE} while trying to {action}: "
-                + scrub(str(exc), env)
-            ) from None
+            # the SDK says "failed to verify credentials" for DNS failures and 5xx too
+            from orchestrator.backends.wandb_key import failure_line
+
+            reason = scrub(str(exc), env) or type(exc).__name__
+            raise BackendError(failure_line(reason, action, env.get("WANDB_BASE_URL"))) from None
         except (wandb.errors.Error, OSError, ValueError, KeyError, TypeError) as exc:
             # A failed GraphQL call surfaces as CommError or as a plain error from
             # the response parsing; both mean "W&B did not do it".
             reason = scrub(str(exc), env) or type(exc).__name__
+            from orchestrator.backends.wandb_key import failure_kind, failure_line
+
             if "in time" in reason or "deadline exceeded" in reason:
+                # W&B was reached but did not answer: slow, not unreachable
                 reason += (
                     f" (no answer within WANDB_HTTP_TIMEOUT={env.get('WANDB_HTTP_TIMEOUT')} s)"
                 )
+            elif failure_kind(reason) != "key":
+                raise BackendError(
+                    failure_line(reason, action, env.get("WANDB_BASE_URL"))
+                ) from None
             raise BackendError(f"W&B could not {action}: {reason}") from None
         finally:
             wandb.teardown()

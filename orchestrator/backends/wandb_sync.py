@@ -122,7 +122,7 @@ def sync_sweep(
         else:
             pending[run.id] = file
             report.runs.append(RunSync(run.id, run.state, "would_sync"))
-    if pending and not dry_run and not os.environ.get(KEY):
+    if pending and not dry_run and not _has_key():
         raise UsageError(f"{KEY} is not set; syncing to W&B needs a W&B API key in the environment")
     where = f"{target_entity}/{target_project}" if target_entity else f"project {target_project}"
     progress(
@@ -216,3 +216,9 @@ def _offline_file(store_root: Path, sweep_id: str, run: RunRecord) -> Path | Non
         if path is not None and path.parent.name.startswith("offline-run-"):
             return path
     return None
+
+
+def _has_key() -> bool:
+    from orchestrator.backends.wandb_key import find_key
+
+    return find_key()[0] is not None

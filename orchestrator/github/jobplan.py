@@ -172,7 +172,9 @@ def resolve_backend(requested: str, env: Mapping[str, str] | None = None) -> tup
 
     env = os.environ if env is None else env
     chosen, why = choose_backend(requested.strip() or "auto", env)
-    if chosen == "wandb" and not env.get("WANDB_API_KEY"):
+    from orchestrator.backends.wandb_key import find_key
+
+    if chosen == "wandb" and find_key(env)[0] is None:
         raise UsageError(
             "backend wandb needs WANDB_API_KEY: add it as a secret of this GitHub environment "
             "(Settings > Environments), or run with backend local"

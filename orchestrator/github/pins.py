@@ -46,4 +46,8 @@ PINS: dict[str, Pin] = {
     "download_artifact": Pin(
         "actions/download-artifact", "d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"
     ),
+    # .github/workflows/release.yml: PyPI trusted publishing (checked against the tag's commit)
+    "pypi_publish": Pin(
+        "pypa/gh-action-pypi-publish", "81e9d935c883d0b210363ab89cf05f3894778450", "v1.8.14"
+    ),
 }

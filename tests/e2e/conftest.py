@@ -57,7 +57,9 @@ Plain helpers (import them: `from tests.e2e.conftest import make_user_repo, run_
     direct reference is used as written). upload/download-artifact are the
     copying stand-ins of tests/act_stubs/. `actions` maps further `owner/name@sha`
     refs to stand-in folders; `runs_on` lists the runner labels to map to this
-    host. One call per `tmp` directory.
+    host. Unless `secrets`/`env` say otherwise, the jobs get a stand-in GITHUB_TOKEN secret
+    (`github.token`), GITHUB_API_URL at a closed port
+    (GitHub unreachable) and GITHUB_RUN_ID=1. One call per `tmp` directory.
 
 `ActResult`
     `.returncode`, `.records` (act's --json lines), `.text`, `.artifacts`
@@ -73,6 +75,7 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -400,6 +403,12 @@ class ActResult:
         return path if path.is_file() else None
 
 
+def _closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 def _act_binary() -> str:
     beside = Path(sys.executable).parent / "act"
     found = str(beside) if beside.exists() else shutil.which("act")
@@ -456,9 +465,16 @@ def run_act_workflow(
         event_file = tmp / "event.json"
         event_file.write_text(json.dumps(event_payload))
         cmd += ["-e", str(event_file)]
-    for name, value in (secrets or {}).items():
+    # the token every real run has (`github.token`); a stand-in value that opens nothing here
+    for name, value in {
+        "GITHUB_TOKEN": "ghs_e2e0stand0in0token0opens0nothing",
+        **(secrets or {}),
+    }.items():
         cmd += ["-s", f"{name}={value}"]
-    for name, value in (env or {}).items():
+    # GitHub's API (the report job's baseline fetch) at a closed port, as when it cannot be
+    # reached; act numbers every run 1, so a test running several gives each its own id
+    job_env = {"GITHUB_API_URL": _closed_port_url(), "GITHUB_RUN_ID": "1", **(env or {})}
+    for name, value in job_env.items():
         cmd += ["--env", f"{name}={value}"]
     proc = subprocess.run(
         cmd, cwd=repo, env=proc_env, capture_output=True, text=True, timeout=timeout
