@@ -256,7 +256,10 @@ def test_the_workflow_follows_sweepci_yaml(tmp_path: Path) -> None:
         "comment": {"contents": "read", "pull-requests": "write"},
         "promote": {"contents": "read", "actions": "read"},
     }
-    assert wf["jobs"]["agents"]["environment"] == "${{ needs.plan.outputs.env }}"
+    assert wf["jobs"]["create"]["environment"] == "${{ needs.plan.outputs.env }}"
+    assert wf["jobs"]["agents"]["environment"] == (
+        "${{ needs.create.outputs.backend == 'wandb' && needs.plan.outputs.env || '' }}"
+    )
     setup = wf["jobs"]["plan"]["steps"][1]["with"]
     assert setup == {"python-version": "3.12"}, (
         "release branches sweep prod: no shared pip cache there"
@@ -267,7 +270,9 @@ def test_the_workflow_follows_sweepci_yaml(tmp_path: Path) -> None:
 def test_the_promote_job_runs_after_the_report_in_prod_only_when_enabled(tmp_path: Path) -> None:
     jobs = yaml.safe_load(render_in(tmp_path / "on", None, {}))["jobs"]
     promote = jobs["promote"]
-    assert promote["environment"] == "prod", "the prod environment's reviewers approve it"
+    assert (
+        promote["environment"] == "${{ needs.create.outputs.backend == 'wandb' && 'prod' || '' }}"
+    )
     assert promote["needs"] == ["plan", "create", "report"]
     assert promote["if"] == (
         "needs.plan.outputs.env == 'prod' && github.event_name != 'pull_request'"

@@ -183,3 +183,19 @@ def test_settings_are_drift_checked(tmp_path: Path) -> None:
     proc = sweepci("workflow", "check", cwd=repo)
     assert proc.returncode == 1
     assert "-    timeout-minutes: 240" in proc.stdout + proc.stderr
+
+
+def test_a_prod_sweep_on_the_local_engine_is_reviewed_once(tmp_path: Path) -> None:
+    """GitHub asks one review per job naming a protected environment (all the jobs of a
+    matrix waiting at once are approved together): only the jobs that need the key name it."""
+    wf = yaml.safe_load(render_in(tmp_path, None, {}))
+    named = {name: job.get("environment") for name, job in wf["jobs"].items()}
+    # the create job is the gate: before it, only the plan ran (no secret, no run)
+    assert named["create"] == "${{ needs.plan.outputs.env }}"
+    assert wf["jobs"]["create"]["needs"] == "plan"
+    on_wandb_only = {name for name, env in named.items() if env and "'wandb'" in env}
+    assert on_wandb_only == {"agents", "report", "promote"}
+    assert named["plan"] is None and named["comment"] is None
+    for name in on_wandb_only:  # no environment at all for the local engine
+        assert named[name].endswith("|| '' }}"), name
+        assert "create" in wf["jobs"][name]["needs"], name

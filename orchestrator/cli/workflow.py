@@ -186,6 +186,20 @@ def check(path, project_file, install) -> int:
     return 0
 
 
+def _review_line(prepared) -> str:
+    """What a reviewer of the environment sees on the run's page before approving."""
+    from orchestrator.agent.progress import printable
+
+    ctx = prepared.ctx
+    sha = (ctx.sha or "unknown")[:12]
+    who = f" by {printable(ctx.actor)[:40]}" if ctx.actor else ""
+    branch = printable(ctx.branch or "?")[:80].replace("`", "'")
+    return (
+        f"\ncommit `{sha}` of branch `{branch}` ({ctx.event}{who}); "
+        f"the sweep starts once environment `{prepared.route.env}` allows it\n"
+    )
+
+
 @workflow.command()
 @click.option("--count", default="", help="Runs in the sweep (empty: 20).")
 @click.option(
@@ -237,6 +251,7 @@ def plan(count, agents, dataset, sweep_file, backend, project_file, as_json) -> 
         f"{result.count} run(s), {len(result.agents)} agent(s), backend {result.backend}"
         + (f", dataset `{result.dataset}`" if result.dataset else "")
         + "\n"
+        + _review_line(prepared)
     )
     if as_json:
         print_json(
