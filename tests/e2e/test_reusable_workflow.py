@@ -36,6 +36,7 @@ def test_a_short_caller_runs_the_reusable_workflow_pinned_by_sha(
         script_path="src/probe.py",
         sweep=SWEEP,
         sweep_path="sweeps/probe.yaml",
+        files={".gitignore": "data/\nmodels/\n.sweepci/\nwandb/\n"},
     )  # fmt: skip
     user_install.run("init", "--backend", "local", "--reusable", SWEEPCI, cwd=repo, check=True)
     project = yaml.safe_load((repo / "sweepci.yaml").read_text())
