@@ -223,3 +223,27 @@ def test_bad_install_or_datasets_is_one_line_naming_the_key(
     assert proc.stderr.count("\n") == 1
     assert said in proc.stderr and "Traceback" not in proc.stderr
     assert not (repo / ".github").exists()
+
+
+def test_the_dirty_tree_refusal_names_the_paths_and_the_store_never_counts(
+    tmp_path: Path,
+) -> None:
+    repo = team_repo(tmp_path / "digits-lab")
+    sweepci("init", cwd=repo, check=True)
+    # a team that committed the store before it was ignored
+    (repo / ".sweepci").mkdir()
+    (repo / ".sweepci" / "sweepci.db").write_bytes(b"old")
+    git(repo, "add", "-A")
+    git(repo, "add", "-f", ".sweepci/sweepci.db")
+    git(repo, "commit", "-qm", "adopt sweepci")
+    (repo / ".sweepci" / "sweepci.db").write_bytes(b"changed by a run")
+    assert _context(repo)["dirty"] is False, "the store is never a change to the code"
+
+    (repo / "src" / "fit.py").write_text(FIT + "# tweak\n")
+    (repo / "notes.txt").write_text("try C=3\n")
+    proc = sweepci("run", "sweeps/digits.yaml", "--count", "1", cwd=repo)
+
+    assert proc.returncode == 2
+    line = proc.stderr.strip()
+    assert "refusing to write to prod (digits-lab-prod)" in line
+    assert "uncommitted changes or untracked files (src/fit.py, notes.txt)" in line

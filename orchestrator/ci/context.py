@@ -202,11 +202,25 @@ def _is_dirty(repo: Any) -> bool:
     sweepci's own area. Unlike GitPython's is_dirty (`git diff`), this never rewrites
     .git/index: asking must not change the checkout, and must not take the index lock a
     concurrent git command of the user or the CI needs."""
+    return bool(_changed_paths(repo))
+
+
+def _changed_paths(repo: Any) -> list[str]:
     out = repo.git.status(
         "--porcelain", "--untracked-files=normal", env={"GIT_OPTIONAL_LOCKS": "0"}
     )
     paths = [line[3:].strip('"') for line in out.splitlines() if len(line) > 3]
-    return any(not path.startswith(SWEEPCI_AREA) for path in paths)
+    return [path for path in paths if not path.startswith(SWEEPCI_AREA)]
+
+
+def dirty_paths(path: Path) -> list[str]:
+    """The changed and untracked paths that make the tree at `path` dirty ([] if unknown)."""
+    try:
+        import git
+
+        return _changed_paths(git.Repo(path, search_parent_directories=True))
+    except Exception:  # noqa: BLE001 - no git, no repository: nothing to name
+        return []
 
 
 def from_git(cwd: Path) -> RunContextInfo:

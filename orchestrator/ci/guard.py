@@ -51,7 +51,8 @@ def check_prod_guard(
         # --allow-dirty is for a laptop: in CI a changed tree means code the sha lacks
         raise GuardError(
             f"refusing to write to prod ({route.project}): the checkout differs from commit "
-            f"{(ctx.sha or '?')[:12]} (a step changed or added files that git does not ignore), "
+            f"{(ctx.sha or '?')[:12]}{_named_paths()} (a step changed or added files that git "
+            "does not ignore), "
             "so runs would not trace back to it; commit them, add them to .gitignore, or "
             "write them outside the workspace"
         )
@@ -59,8 +60,27 @@ def check_prod_guard(
         if not allow_dirty:
             raise GuardError(
                 f"refusing to write to prod ({route.project}): the working tree has uncommitted changes "
-                "or untracked files, so runs would not trace back to a commit; commit them, or pass "
-                "--allow-dirty (recorded on the sweep)"
+                f"or untracked files{_named_paths()}, so runs would not trace back to a commit; "
+                "commit them, or pass --allow-dirty (recorded on the sweep)"
             )
         notes.append("allow_dirty")
     return notes
+
+
+#: dirty paths a refusal names
+SHOWN_PATHS = 3
+
+
+def _named_paths() -> str:
+    """` (a.py, data/, notes.txt and 4 more)`: what makes the tree dirty, for the refusal."""
+    import os
+    from pathlib import Path
+
+    from orchestrator.ci.context import dirty_paths
+
+    paths = dirty_paths(Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd()))
+    if not paths:
+        return ""
+    shown = ", ".join(paths[:SHOWN_PATHS])
+    more = f" and {len(paths) - SHOWN_PATHS} more" if len(paths) > SHOWN_PATHS else ""
+    return f" ({shown}{more})"
