@@ -118,6 +118,8 @@ def test_a_sweep_without_a_dataset_parameter_gets_no_dataset_input_and_no_pin(
     assert "dataset" not in wf[True]["workflow_dispatch"]["inputs"]
     plan = next(s for s in wf["jobs"]["plan"]["steps"] if s.get("id") == "plan")
     assert "DATASET" not in plan["env"] and "--dataset" not in plan["run"]
+    assert "dataset" not in wf["jobs"]["plan"]["outputs"]
+    assert "dataset" not in (repo / ".github/workflows/sweep.yml").read_text().lower()
     refused = sweepci("workflow", "plan", "--dataset", "wine", cwd=repo, env=clean_env())
     assert refused.returncode == 2
     assert "sweeps/digits.yaml has no `dataset` parameter" in refused.stderr
