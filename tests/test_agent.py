@@ -122,6 +122,7 @@ parameters:
 def test_failing_program_is_recorded_with_its_stderr_and_exit_1(tmp_path: Path) -> None:
     repo = make_repo(
         tmp_path / "p",
+        branch="feature/x",
         files={"bad.py": "import sys\nprint('boom: no data', file=sys.stderr)\nsys.exit(3)\n"},
     )
     _write(repo / "s.yaml", "method: random\nprogram: bad.py\nparameters:\n  x: {min: 0, max: 9}\n")
@@ -151,7 +152,7 @@ child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
 open(os.environ["PIDFILE"] + os.environ["WANDB_RUN_ID"], "w").write(str(child.pid))
 time.sleep(300)
 """
-    repo = make_repo(tmp_path / "p", files={"hang.py": hang})
+    repo = make_repo(tmp_path / "p", branch="feature/x", files={"hang.py": hang})
     _write(repo / "s.yaml", "method: grid\nprogram: hang.py\nparameters:\n  x: {values: [1]}\n")
     pidfile = tmp_path / "pid-"
     start = time.monotonic()
@@ -200,7 +201,7 @@ def _finished(store: Path) -> int:
 def test_sigkill_of_the_agent_then_resume_loses_and_repeats_nothing(
     tmp_path: Path, seed: int
 ) -> None:
-    repo = make_repo(tmp_path / "p", files={"slow.py": SLOW})
+    repo = make_repo(tmp_path / "p", branch="feature/x", files={"slow.py": SLOW})
     _write(
         repo / "s.yaml",
         "method: grid\nprogram: slow.py\nmetric: {name: v}\nparameters:\n  x: {values: [1, 2, 3, 4, 5, 6]}\n",
@@ -232,7 +233,9 @@ def test_sigkill_of_the_agent_then_resume_loses_and_repeats_nothing(
 
 
 def test_ctrl_c_stops_the_run_and_the_sweep_resumes(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path / "p", files={"slow.py": SLOW.replace("0.4", "2")})
+    repo = make_repo(
+        tmp_path / "p", branch="feature/x", files={"slow.py": SLOW.replace("0.4", "2")}
+    )
     _write(repo / "s.yaml", "method: grid\nprogram: slow.py\nparameters:\n  x: {values: [1, 2]}\n")
     store = repo / ".sweepci/sweepci.db"
     agent = subprocess.Popen(
@@ -259,7 +262,7 @@ def test_ctrl_c_stops_the_run_and_the_sweep_resumes(tmp_path: Path) -> None:
 
 def test_eight_parallel_agents_share_one_grid_without_duplicates(tmp_path: Path) -> None:
     fast = "import json, os\nopen(os.environ['SWEEPCI_METRICS_FILE'],'a').write(json.dumps({'metrics': {'v': 1.0}})+'\\n')\n"
-    repo = make_repo(tmp_path / "p", files={"fast.py": fast})
+    repo = make_repo(tmp_path / "p", branch="feature/x", files={"fast.py": fast})
     _write(
         repo / "s.yaml",
         "method: grid\nprogram: fast.py\nparameters:\n  a: {values: [1,2,3,4,5,6,7,8]}\n  b: {min: 1, max: 8}\n",
@@ -277,7 +280,7 @@ def test_eight_parallel_agents_share_one_grid_without_duplicates(tmp_path: Path)
 
 def test_a_finished_sweep_is_marked_so_and_resume_count_adds_runs(tmp_path: Path) -> None:
     fast = "import json, os\nopen(os.environ['SWEEPCI_METRICS_FILE'],'a').write(json.dumps({'metrics': {'v': 1.0}})+'\\n')\n"
-    repo = make_repo(tmp_path / "p", files={"fast.py": fast})
+    repo = make_repo(tmp_path / "p", branch="feature/x", files={"fast.py": fast})
     _write(
         repo / "s.yaml", "method: random\nprogram: fast.py\nparameters:\n  x: {min: 0, max: 100}\n"
     )

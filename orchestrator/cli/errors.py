@@ -37,6 +37,41 @@ def _print_traceback(file=None) -> None:
     traceback.print_exc(file=file)
 
 
+_STORE_CODE = ("/orchestrator/store/", "/orchestrator/trials/")
+_DAMAGE = ("malformed", "not a database", "corrupt", "no such table", "no such column")
+
+
+def damaged_store(exc: BaseException) -> str | None:
+    """One line naming the store file when `exc` comes from a damaged store (a flipped byte:
+    SQLite's "malformed"; a column whose JSON does not parse, read by the store's code),
+    else None. A store from elsewhere is untrusted: damage is bad input, not a bug."""
+    import json
+    import sqlite3
+
+    from orchestrator.store.db import OPENED
+
+    if not OPENED:
+        return None
+    if isinstance(exc, sqlite3.DatabaseError):
+        if not any(word in str(exc).lower() for word in _DAMAGE):
+            return None
+    elif isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+        tb, frames = exc.__traceback__, []
+        while tb is not None:
+            frames.append(tb.tb_frame.f_code.co_filename.replace("\\", "/"))
+            tb = tb.tb_next
+        # raised while the store's own code decoded a column it read
+        if not any(part in f for f in frames for part in _STORE_CODE):
+            return None
+    else:
+        return None
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    return (
+        f"{OPENED[-1]}: the store is damaged ({what}); restore it from a copy or an artifact, "
+        "or point --store at another file"
+    )
+
+
 def handle_errors(body: Callable[[], object], debug: bool) -> int:
     """Run the CLI body; map known errors to one line and an exit code."""
     try:
@@ -65,6 +100,10 @@ def handle_errors(body: Callable[[], object], debug: bool) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence
+        damaged = damaged_store(exc)
+        if damaged is not None:
+            click.echo(f"sweepci: error: {damaged}", err=True)
+            return EXIT_BAD_INPUT
         if debug:
             _print_traceback()
             return 1

@@ -151,6 +151,10 @@ def _remove_new_sidecars(p: Path, existed: dict[str, bool]) -> None:
         pass
 
 
+#: store files this process opened, last one last: a damaged one is named in the error line
+OPENED: list[str] = []
+
+
 def open_store(path: str | os.PathLike, create: bool = True, readonly: bool = False) -> Store:
     """Open (and with `create`, make) a store file, migrating it to the current schema.
 
@@ -184,6 +188,7 @@ def open_store(path: str | os.PathLike, create: bool = True, readonly: bool = Fa
         conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         store = Store(conn, p)
+        OPENED.append(str(p))
         schema_version(store)  # refuses other programs' databases before anything is written
         if not readonly:
             conn.execute("PRAGMA journal_mode = WAL")
