@@ -249,3 +249,22 @@ def test_the_dirty_tree_refusal_names_the_paths_and_the_store_never_counts(
     line = proc.stderr.strip()
     assert "refusing to write to prod (digits-lab-prod)" in line
     assert "uncommitted changes or untracked files (src/fit.py, notes.txt)" in line
+
+
+def test_dispatch_checks_the_dataset_against_the_same_choices(tmp_path: Path) -> None:
+    from orchestrator.errors import UsageError
+    from orchestrator.github.dispatch import load_dispatch_inputs, validate_inputs
+
+    sweep = DIGITS_SWEEP + "  dataset: {values: [digits, breast]}\n"
+    with_datasets = team_repo(tmp_path / "a", **{"sweeps/digits.yaml": sweep})
+    without = team_repo(tmp_path / "b")
+    for repo in (with_datasets, without):
+        sweepci("init", cwd=repo, check=True)
+
+    declared = load_dispatch_inputs(with_datasets / ".github/workflows/sweep.yml")
+    assert validate_inputs({"dataset": "breast"}, declared, "sweep.yml") == {"dataset": "breast"}
+    with pytest.raises(UsageError, match="must be one of digits, breast; got 'wine'"):
+        validate_inputs({"dataset": "wine"}, declared, "sweep.yml")
+    declared = load_dispatch_inputs(without / ".github/workflows/sweep.yml")
+    with pytest.raises(UsageError, match="declares no input 'dataset'"):
+        validate_inputs({"dataset": "digits"}, declared, "sweep.yml")

@@ -106,3 +106,15 @@ def test_validate_refuses_a_program_that_does_not_exist(tmp_path: Path) -> None:
     own_command = sweep + "command: [python, src/train.py]\n"
     (repo / "s.yaml").write_text(own_command)
     assert sweepci("validate", "s.yaml", cwd=repo).returncode == 0, "a command without ${program}"
+
+
+def test_a_parameter_named_wandb_version_is_warned_about(tmp_path: Path) -> None:
+    sweep = "program: fast.py\nmethod: random\nparameters:\n  wandb_version: {values: [1, 2]}\n"
+    repo = _repo(tmp_path, **{"s.yaml": sweep})
+
+    proc = sweepci("validate", "s.yaml", cwd=repo)
+
+    assert proc.returncode == 0
+    assert (
+        "s.yaml:4:3: warning: parameters.wandb_version: never reaches wandb.config" in proc.stderr
+    )

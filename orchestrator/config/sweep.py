@@ -199,6 +199,13 @@ def validate_loaded(loaded: LoadedYAML) -> ValidationResult:
             c.error((), None, "missing required key 'parameters'", "parameters")
     else:
         specs = check_parameter_section(c, data["parameters"], method)
+        if isinstance(data["parameters"], dict) and "wandb_version" in data["parameters"]:
+            # W&B's parameter file format owns the key: wandb.init drops it, under wandb agent too
+            c.warn(
+                ("parameters",),
+                "wandb_version",
+                "never reaches wandb.config: W&B's parameter file reserves the name (rename it)",
+            )
 
     uses_program = any("${program}" in str(part) for part in command)
     if uses_program and "program" not in data and not c.errors:
