@@ -189,14 +189,18 @@ class BayesSampler(Sampler):
         keep = np.sort(np.concatenate([best, recent]))
         return x[keep], y[keep]
 
-    def _stalled(self, y: np.ndarray) -> bool:
-        """Whether the last `stall_window` results improved the best by under a thousandth of the spread."""
-        y = self._impute(y)
+    def _stalled(self, fitted: np.ndarray) -> bool:
+        """Whether the last `stall_window` results improved the best by under stall_gain of the spread.
+
+        `fitted` is the model's mean at each observation, in order: with a
+        noisy metric a lucky draw lowers the best observed value without any
+        progress, while the best fitted mean moves only with real gains.
+        """
         k = self.stall_window
-        if len(y) <= k + self.n_initial:
+        if len(fitted) <= k + self.n_initial:
             return False
-        spread = float(np.median(y) - y.min())
-        gain = float(y[:-k].min() - y.min())
+        spread = float(np.median(fitted) - fitted.min())
+        gain = float(fitted[:-k].min() - fitted.min())
         return gain <= self.stall_gain * spread
 
     def _hyper(self, x: np.ndarray, y: np.ndarray) -> Hyper:
@@ -241,12 +245,13 @@ class BayesSampler(Sampler):
         hyper = self._hyper(x, y)
         targets = warp(self._impute(y))
         model = GaussianProcess(self.encoder.groups, hyper, x, targets)
-        best = float(model.predict(x)[0].min())
+        fitted = model.predict(x)[0]
+        best = float(fitted.min())
         if len(pending):
             # kriging believer: pending points "return" what the model expects,
             # which removes their uncertainty so another agent looks elsewhere
             model = model.condition(pending, model.predict(pending)[0])
-        if self._stalled(y) and len(y) % self.explore_every == 0:
+        if self._stalled(fitted) and len(y) % self.explore_every == 0:
             return self._thompson(trials, model, index)
         rng = np.random.default_rng([self.seed, index, 2])
         candidates = self._candidates(rng, x, targets, hyper)
