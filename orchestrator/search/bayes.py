@@ -109,7 +109,7 @@ class BayesSampler(Sampler):
     #: L-BFGS-B starts: the best candidates, and more drawn by their acquisition value
     n_top = 4
     n_roulette = 6
-    climb_steps = 60
+    climb_steps = 100
     #: a stall: the last stall_window results gained under stall_gain of the spread
     stall_window = 5
     stall_gain = 1e-3
@@ -299,7 +299,7 @@ class BayesSampler(Sampler):
         picks = parents[
             rng.choice(len(parents), self.n_local_candidates, p=weights / weights.sum())
         ]
-        scale = rng.choice([0.005, 0.02, 0.08, 0.25], self.n_local_candidates)[:, None]
+        scale = rng.choice([0.001, 0.005, 0.02, 0.08, 0.25], self.n_local_candidates)[:, None]
         steps = (
             rng.normal(size=picks.shape)
             * scale
