@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from orchestrator.agent.loop import EarlyStop
+from orchestrator.agent.options import EarlyStop
 from orchestrator.config.sweep import SweepConfig
 from orchestrator.search.hyperband import (
     Hyperband,

@@ -24,7 +24,7 @@ from orchestrator.agent.device_lock import hold_devices
 from orchestrator.agent.gpus import slot_text
 from orchestrator.agent.livemetrics import HOOK_FILE, LiveMetrics
 from orchestrator.agent.notes import run_notes
-from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
+from orchestrator.agent.options import AgentOptions, AgentResult, EarlyStop, RunContext
 from orchestrator.agent.process import run_process
 from orchestrator.agent.progress import Progress
 from orchestrator.config.sweep import SweepConfig
@@ -46,21 +46,10 @@ from orchestrator.store.records import (
 )
 from orchestrator.store.traces import save_trace
 from orchestrator.trials.metric_value import MetricRule
-from orchestrator.trials.trace import MetricTrace
 
 HEARTBEAT_EVERY_S = 5.0
 #: how often a running run's trace is written for the other agents to judge theirs against
 TRACE_EVERY_S = 0.2
-
-
-class EarlyStop:
-    """What the agent asks while a run goes: a reason to stop it now, or None."""
-
-    #: the iterations whose values the rule reads (trials/trace.py)
-    bands: frozenset[int] = frozenset()
-
-    def __call__(self, run: RunRecord, trace: MetricTrace) -> str | None:
-        raise NotImplementedError
 
 
 class StopFlag:
@@ -277,9 +266,19 @@ class Agent:
         last_beat = [time.monotonic()]
         saved = [0, 0.0]  # trace length and time of the last trace written
 
+        # other agents read a running run's trace to judge theirs (hyperband) or to model
+        # it (bayes with impute_while_running); otherwise only its final trace is kept
+        shared = metric is not None and (
+            self.early_stop is not None
+            or (
+                self.config.metric is not None
+                and self.config.metric.impute_while_running != "false"
+            )
+        )
+
         def share_trace(now: float, force: bool = False) -> None:
             trace = live.trace()
-            if metric and trace.n != saved[0] and (force or now - saved[1] >= TRACE_EVERY_S):
+            if shared and trace.n != saved[0] and (force or now - saved[1] >= TRACE_EVERY_S):
                 save_trace(self.store, run.id, metric, trace)
                 saved[0], saved[1] = trace.n, now
 

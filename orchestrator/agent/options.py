@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.store.records import RunRecord
+from orchestrator.trials.trace import MetricTrace
 
 
 @dataclass
@@ -41,3 +42,13 @@ class AgentResult:
     interrupted: bool = False
     last_failure: RunRecord | None = None
     stop_reason: str | None = None
+
+
+class EarlyStop:
+    """What the agent asks while a run goes: a reason to stop it now, or None."""
+
+    #: the iterations whose values the rule reads (trials/trace.py)
+    bands: frozenset[int] = frozenset()
+
+    def __call__(self, run: RunRecord, trace: MetricTrace) -> str | None:
+        raise NotImplementedError
