@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.config.bounds import finite, overflow_of
 from orchestrator.config.distributions import (
     DISTRIBUTIONS,
     GRID_DISTRIBUTIONS,
@@ -158,7 +159,7 @@ def check_param(
         if key in settings and settings[key] <= 0:  # type: ignore[operator]
             return fail(f"{key} must be > 0", key)
 
-    overflow = _overflow(dist, settings)
+    overflow = overflow_of(dist, settings)
     if overflow is not None:
         return fail(*overflow)
 
@@ -178,7 +179,7 @@ def check_param(
                 f"has {len(probs)} entries but values has {len(settings['values'])}",  # type: ignore[arg-type]
                 "probabilities",
             )
-        if not all(_finite(p) for p in probs):
+        if not all(finite(p) for p in probs):
             return fail("must be finite numbers (no .nan or .inf)", "probabilities")
         if any(p < 0 for p in probs):
             return fail("must not be negative", "probabilities")
@@ -187,48 +188,6 @@ def check_param(
             return fail(f"must sum to 1 (they sum to {sum(probs):g})", "probabilities")
         settings["probabilities"] = [float(p) for p in probs]
     return ParamSpec(dist, settings), problems
-
-
-def _finite(value: object) -> bool:
-    try:
-        return math.isfinite(float(value))  # type: ignore[arg-type]
-    except (OverflowError, TypeError, ValueError):
-        return False  # an int too large for a float
-
-
-_LOG_BOUNDS = {"log_uniform", "q_log_uniform", "inv_log_uniform"}
-_LARGEST_EXP = 709.0  # math.exp overflows just above 709.78
-
-
-def _overflow(dist: str, s: dict) -> tuple[str, str] | None:
-    """(message, key) when sampling would leave the floats: a span, an exponent or a
-    quantisation step that overflows (e.g. min -1e308, max 1e308 spans inf)."""
-    for key in ("min", "max", "mu", "sigma", "q"):
-        if key in s and not _finite(s[key]):
-            shown = repr(s[key]) if len(repr(s[key])) <= 24 else repr(s[key])[:20] + "..."
-            return f"{shown} is too large to sample from", key
-    if "min" in s and not _finite(float(s["max"]) - float(s["min"])):  # type: ignore[arg-type]
-        return "max - min overflows a float, so samples would be inf/nan; narrow the range", "max"
-    if dist in _LOG_BOUNDS:
-        for key in ("min", "max"):
-            if abs(float(s[key])) > _LARGEST_EXP:  # type: ignore[arg-type]
-                return (
-                    f"{dist} takes natural-log bounds, and e^{s[key]} overflows a float "
-                    f"(|{key}| must be at most {_LARGEST_EXP:g}); did you mean {dist}_values?",
-                    key,
-                )
-    if "sigma" in s and not _finite(abs(float(s["mu"])) + 10 * float(s["sigma"])):  # type: ignore[arg-type]
-        return "mu and sigma put samples beyond the floats", "sigma"
-    if (
-        dist in ("log_normal", "q_log_normal")
-        and float(s["mu"]) + 10 * float(s["sigma"]) > _LARGEST_EXP
-    ):  # type: ignore[arg-type]
-        return "e^(mu + a few sigma) overflows a float; lower mu or sigma", "sigma"
-    if "q" in s and "max" in s:
-        reach = max(abs(float(s["min"])), abs(float(s["max"])))  # type: ignore[arg-type]
-        if not _finite(reach / float(s["q"])):  # type: ignore[arg-type]
-            return "the values divided by q overflow a float; use a larger q", "q"
-    return None
 
 
 def check_parameters(raw: object, path: tuple[str, ...] = ()) -> tuple[dict, list[ParamProblem]]:
