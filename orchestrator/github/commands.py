@@ -20,7 +20,9 @@ COMMAND_GUARD = "\\"
 
 
 def escape_control(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group(0)):02x}"
+    code = ord(match.group(0))
+    # C1 controls may sit raw inside --json output (ensure_ascii=False): \u00NN keeps it JSON
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:

@@ -12,7 +12,7 @@ from tests.conftest import make_repo, sweepci
 from tests.reliability.helpers import rows
 
 # a shell program keeps the test about sweepci's overhead, not Python's start-up
-PROGRAM = 'printf \'{"metrics": {"v": %s}}\\n\' "$RANDOM" >> "$SWEEPCI_METRICS_FILE"\n'
+PROGRAM = 'printf \'{"metrics": {"v": %s}}\\n\' "$$" >> "$SWEEPCI_METRICS_FILE"\n'
 SWEEP = """\
 method: grid
 command: [/bin/sh, p.sh, "${args}"]
