@@ -84,6 +84,8 @@ class Recorded:
     body: Any
     endpoint: str | None
     at: float = field(default_factory=time.monotonic)
+    #: wall-clock time of the request, to compare with epoch values such as X-RateLimit-Reset
+    wall: float = field(default_factory=time.time)
 
 
 def _iso(when: datetime) -> str:
