@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.common import json_option, print_json
+from orchestrator.cli.common import api_url_option, json_option, print_json
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,12 +51,7 @@ def baseline() -> None:
     envvar="GITHUB_RUN_ID",
     help="Never take this run (default: $GITHUB_RUN_ID, the run doing the fetch).",
 )
-@click.option(
-    "--api-url",
-    envvar="GITHUB_API_URL",
-    metavar="URL",
-    help="GitHub API URL. Default: $GITHUB_API_URL, else https://api.github.com.",
-)
+@api_url_option
 @json_option
 def fetch(
     output: Path,

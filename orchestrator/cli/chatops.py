@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.common import json_option, print_json
+from orchestrator.cli.common import api_url_option, json_option, print_json, repo_option
 
 PERMISSIONS = "`actions: write` (to dispatch) and `pull-requests: write` (to reply)"
 
@@ -26,17 +26,8 @@ PERMISSIONS = "`actions: write` (to dispatch) and `pull-requests: write` (to rep
     metavar="FILE",
     help="Sweep workflow to dispatch. Default: `workflow` in sweepci.yaml, else sweep.yml.",
 )
-@click.option(
-    "--repo",
-    metavar="OWNER/NAME",
-    help="GitHub repository. Default: $GITHUB_REPOSITORY, else the `origin` remote.",
-)
-@click.option(
-    "--api-url",
-    envvar="GITHUB_API_URL",
-    metavar="URL",
-    help="GitHub API URL. Default: $GITHUB_API_URL, else https://api.github.com.",
-)
+@repo_option
+@api_url_option
 @json_option
 def chatops(
     event_path: Path, workflow: str | None, repo: str | None, api_url: str | None, as_json: bool

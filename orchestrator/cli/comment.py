@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli.common import json_option, print_json, store_option
+from orchestrator.cli.common import (
+    api_url_option,
+    json_option,
+    print_json,
+    repo_option,
+    store_option,
+)
 
 #: a body file larger than this is not a report (the job summary stops at 1 MiB)
 MAX_BODY_FILE = 2 * 1024 * 1024
@@ -46,17 +52,8 @@ PERMISSIONS = "`pull-requests: write` (and `contents: read`)"
     metavar="URL",
     help="Link to the W&B sweep, shown above the report (env: SWEEPCI_SWEEP_URL).",
 )
-@click.option(
-    "--repo",
-    metavar="OWNER/NAME",
-    help="GitHub repository. Default: $GITHUB_REPOSITORY, else the `origin` remote.",
-)
-@click.option(
-    "--api-url",
-    envvar="GITHUB_API_URL",
-    metavar="URL",
-    help="GitHub API URL. Default: $GITHUB_API_URL, else https://api.github.com.",
-)
+@repo_option
+@api_url_option
 @json_option
 def comment(
     sweep_id: str, store_path: str, baseline: Path | None, body_file: Path | None,

@@ -22,6 +22,17 @@ set_option = click.option(
 add_option = click.option(
     "--add", is_flag=True, help="Allow --set to add parameters the sweep file does not have."
 )
+api_url_option = click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    metavar="URL",
+    help="GitHub API URL (GitHub Enterprise too). Default: $GITHUB_API_URL, else https://api.github.com.",
+)
+repo_option = click.option(
+    "--repo",
+    metavar="OWNER/NAME",
+    help="GitHub repository. Default: $GITHUB_REPOSITORY, else the `origin` remote.",
+)
 seed_option = click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed for random and bayes search."
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from orchestrator.cli.common import Seconds
+from orchestrator.cli.common import Seconds, api_url_option
 from orchestrator.errors import BackendError, UsageError
 
 # Named options that stand for workflow inputs: option name -> input name.
@@ -91,12 +91,7 @@ def _collect_inputs(named: dict[str, str | None], pairs: tuple[str, ...]) -> dic
     metavar="OWNER/NAME",
     help="GitHub repository. Default: `repository` in sweepci.yaml, else read from the `origin` remote.",
 )
-@click.option(
-    "--api-url",
-    envvar="GITHUB_API_URL",
-    metavar="URL",
-    help="GitHub API URL, for GitHub Enterprise. Default: $GITHUB_API_URL, else https://api.github.com.",
-)
+@api_url_option
 @click.option(
     "--watch", is_flag=True, help="Follow the run until it ends; exit 0 on success, 1 otherwise."
 )
