@@ -29,7 +29,9 @@ ASSETS = Path(__file__).parent / "assets"
 CONFIG = {"method": "grid", "program": "p.py", "parameters": {"x": {"values": list(range(20))}}}
 
 
-def _sweep(store, sweep_id: str | None = None, shard: tuple[int, int] = (0, 1)):
+def _sweep(
+    store, sweep_id: str | None = None, shard: tuple[int, int] = (0, 1), flags: dict | None = None
+):
     return R.create_sweep(
         store,
         project="p-dev",
@@ -41,6 +43,7 @@ def _sweep(store, sweep_id: str | None = None, shard: tuple[int, int] = (0, 1)):
         sweep_id=sweep_id,
         shard_index=shard[0],
         shard_count=shard[1],
+        flags=flags,
     )
 
 
@@ -368,29 +371,11 @@ def test_a_v3_store_upgrades_and_then_links_a_reproduction_to_its_run(tmp_path: 
 def test_latest_is_the_last_sweep_that_is_not_a_reproduction(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s.db")
     first = _sweep(store)
-    rerun = R.create_sweep(
-        store,
-        project="p-dev",
-        method="grid",
-        config=CONFIG,
-        metric_name="f1",
-        metric_goal="maximize",
-        env="dev",
-        flags={"reproduces": "r0", "target_total": 1},
-    )
+    rerun = _sweep(store, flags={"reproduces": "r0", "target_total": 1})
     # `sweepci report` after `sweepci reproduce` still means the sweep the team ran
     assert R.get_sweep(store, "latest").id == first.id
     assert R.get_sweep(store, rerun.id).id == rerun.id
     # a store holding only reproductions still has a latest sweep
     only = open_store(tmp_path / "only.db")
-    alone = R.create_sweep(
-        only,
-        project="p-dev",
-        method="grid",
-        config=CONFIG,
-        metric_name="f1",
-        metric_goal="maximize",
-        env="dev",
-        flags={"reproduces": "r0"},
-    )
+    alone = _sweep(only, flags={"reproduces": "r0"})
     assert R.get_sweep(only, "latest").id == alone.id
