@@ -34,6 +34,14 @@ start = time.time()
 if os.environ.get("CRASH_ONCE") and not os.path.exists(os.path.join(out, "crashed")):
     open(os.path.join(out, "crashed"), "w").close()
     os.kill(os.getpid(), signal.SIGKILL)
+if os.environ.get("BARRIER"):
+    # each run waits until runs on BARRIER devices have started: shows the agents side by
+    # side however slowly the machine starts them
+    open(os.path.join(out, "started-" + os.environ["CUDA_VISIBLE_DEVICES"]), "w").close()
+    deadline = time.time() + 120
+    while len([n for n in os.listdir(out) if n.startswith("started-")]) < int(os.environ["BARRIER"]):
+        assert time.time() < deadline, "the other agents never started a run"
+        time.sleep(0.05)
 time.sleep(float(os.environ.get("PROBE_SLEEP", "0.3")))
 with open(os.path.join(out, os.environ["WANDB_RUN_ID"] + ".json"), "w") as fh:
     json.dump({"cvd": os.environ.get("CUDA_VISIBLE_DEVICES"), "start": start, "end": time.time()}, fh)
@@ -95,7 +103,7 @@ def _overlaps(spans: list[tuple[float, float]]) -> bool:
 
 
 def test_gpus_auto_runs_one_agent_per_device_and_never_shares_one(tmp_path: Path) -> None:
-    repo, out, env = _setup(tmp_path)
+    repo, out, env = _setup(tmp_path, BARRIER="4")
     proc = sweepci("run", "s.yaml", "--count", "12", "--gpus", "auto", "--json", cwd=repo, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "--gpus auto: 4 GPU(s) from nvidia-smi (0,1,2,3); 4 agent(s)" in proc.stderr

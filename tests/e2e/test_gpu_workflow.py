@@ -23,7 +23,7 @@ from tests.test_workflow import actionlint, zizmor
 FETCH_MODELS = "acme/fetch-models@" + "5" * 40
 
 PROBE = """\
-import json, os, sys
+import json, os, sys, time
 # what the setup steps and the env settings prepared must be there, or the run fails
 data = os.path.join(os.environ["DATA_DIR"], "ready.txt")
 models = open(os.path.join("models", "name.txt")).read().strip()
@@ -31,6 +31,16 @@ assert open(data).read().strip() == "ready" and models == "tiny", (data, models)
 assert os.environ["EPOCHS"] == "2"
 devices = os.environ["CUDA_VISIBLE_DEVICES"]
 assert devices in ("0", "1"), devices
+# a barrier: the first run on each GPU waits for a run on the other one, so the test shows
+# both agents running at once instead of depending on which agent claims runs first
+barrier = os.environ["PROBE_BARRIER"]
+os.makedirs(barrier, exist_ok=True)
+open(os.path.join(barrier, devices), "w").close()
+other = os.path.join(barrier, "1" if devices == "0" else "0")
+deadline = time.monotonic() + 180
+while not os.path.exists(other):
+    assert time.monotonic() < deadline, "no run on the other GPU while this one ran"
+    time.sleep(0.1)
 with open(os.environ["SWEEPCI_METRICS_FILE"], "a") as fh:
     fh.write(json.dumps({"step": 0, "metrics": {"score": float(sys.argv[1].split("=")[1])}}) + "\\n")
 """
@@ -133,7 +143,11 @@ def test_a_gpu_runner_workflow_renders_lints_and_runs_one_agent_per_gpu(
         actions={FETCH_MODELS: action},
         # the report's baseline fetch finds GitHub unreachable: no baseline, not a failure
         secrets={"GITHUB_TOKEN": CANARY_TOKEN},
-        env={"SWEEPCI_GPU_LOCK_DIR": str(tmp_path / "gpu-locks"), "GITHUB_API_URL": _closed_url()},
+        env={
+            "SWEEPCI_GPU_LOCK_DIR": str(tmp_path / "gpu-locks"),
+            "GITHUB_API_URL": _closed_url(),
+            "PROBE_BARRIER": str(tmp_path / "barrier"),
+        },
         timeout=600,
     )
 
