@@ -89,6 +89,7 @@ environments:
   dev: {branches: ["*"]}
 actions:
   triggers: [workflow_dispatch]
+  wandb-key: repository
   agents:
     runs-on: {group: gpu-farm}
     gpus: "0,1"

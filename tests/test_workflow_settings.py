@@ -158,6 +158,7 @@ BAD_SETTINGS = [
     ),
     ('  agents:\n    setup:\n      - name: "x\\ny"\n        run: a\n', 4, "name", "newlines"),
     ("  runs-on: {labels: [gpu]}\n", 2, "actions.runs-on", "runner group"),
+    ("  wandb-key: repo\n", 2, "actions.wandb-key", "environment or repository"),
 ]
 
 
@@ -199,3 +200,53 @@ def test_a_prod_sweep_on_the_local_engine_is_reviewed_once(tmp_path: Path) -> No
     for name in on_wandb_only:  # no environment at all for the local engine
         assert named[name].endswith("|| '' }}"), name
         assert "create" in wf["jobs"][name]["needs"], name
+
+
+def _key_jobs(wf: dict) -> set[str]:
+    """The jobs whose steps read the WANDB_API_KEY secret."""
+    return {
+        name
+        for name, job in wf["jobs"].items()
+        if any("secrets.WANDB_API_KEY" in str(step.get("env", {})) for step in job["steps"])
+    }
+
+
+def _gated_by_create(wf: dict, name: str) -> bool:
+    """Whether a job runs only after the create job (directly or through another job)."""
+    needs = wf["jobs"][name].get("needs", [])
+    needs = [needs] if isinstance(needs, str) else needs
+    return "create" in needs or any(_gated_by_create(wf, n) for n in needs if n != "plan")
+
+
+def test_a_repository_key_makes_a_wandb_prod_sweep_one_review(tmp_path: Path) -> None:
+    """`wandb-key: repository`: the key is a repository secret every job can read, so only
+    the create job names the environment, and everything that reads the key waits for it."""
+    project = "backend: wandb\nactions:\n  wandb-key: repository\n"
+    wf = yaml.safe_load(render_in(tmp_path / "repo-key", project, {}))
+    named = {name for name, job in wf["jobs"].items() if "environment" in job}
+    assert named == {"create"}
+    assert wf["jobs"]["create"]["environment"] == "${{ needs.plan.outputs.env }}"
+    assert _key_jobs(wf) == {"create", "agents", "report", "promote"}
+    for name in _key_jobs(wf) - {"create"}:
+        assert _gated_by_create(wf, name), name
+    # the default keeps the key in each environment: every job reading it names one
+    default = yaml.safe_load(render_in(tmp_path / "env-key", "backend: wandb\n", {}))
+    assert {n for n, job in default["jobs"].items() if "environment" in job} == _key_jobs(default)
+
+
+def test_the_reusable_workflow_takes_where_the_key_is_from_its_caller(tmp_path: Path) -> None:
+    from orchestrator.github.render_reusable import render_reusable_workflow
+
+    reusable = yaml.safe_load(render_reusable_workflow())
+    assert reusable[True]["workflow_call"]["inputs"]["wandb-key"]["default"] == "environment"
+    for name in ("agents", "report", "promote"):
+        assert reusable["jobs"][name]["environment"].startswith(
+            "${{ inputs.wandb-key != 'repository' && "
+        ), name
+    caller = "actions:\n  reusable: acme/sweepci@" + "1" * 40 + "\n  wandb-key: repository\n"
+    wf = yaml.safe_load(render_in(tmp_path / "caller", caller, {}))
+    assert wf["jobs"]["sweep"]["with"]["wandb-key"] == "repository"
+    plain = yaml.safe_load(
+        render_in(tmp_path / "plain", "actions:\n  reusable: acme/sweepci@" + "1" * 40 + "\n", {})
+    )
+    assert "wandb-key" not in plain["jobs"]["sweep"]["with"]

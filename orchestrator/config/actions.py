@@ -21,6 +21,10 @@ from orchestrator.errors import ConfigError
 Fail = Callable[[tuple, "str | None", str], ConfigError]
 
 TRIGGERS = ("push", "workflow_dispatch")
+#: where the W&B key is a secret: each routed environment's own (every job that needs the key
+#: names the environment, and GitHub asks a review for each), or the repository's (only the
+#: create job names the environment: one review per prod sweep on W&B too)
+WANDB_KEY_PLACES = ("environment", "repository")
 DEFAULT_PATHS_IGNORE = ("**.md", "docs/**")
 MAX_TIMEOUT_MINUTES = 7200  # self-hosted runners: 5 days; GitHub-hosted stop at 360
 DEFAULT_LIGHT_TIMEOUT = 30
@@ -84,9 +88,12 @@ class ActionsSettings:
     #: `owner/name@<sha>` of a sweepci repository: render a short caller of its reusable
     #: workflow (.github/workflows/sweepci.yml) instead of the whole workflow
     reusable: str | None = None
+    wandb_key: str = "environment"  # one of WANDB_KEY_PLACES
 
 
-_TOP_KEYS = ("runs-on", "timeout-minutes", "env", "triggers", "push", "agents", "reusable")
+_TOP_KEYS = (
+    "runs-on", "timeout-minutes", "env", "triggers", "push", "agents", "reusable", "wandb-key",
+)  # fmt: skip
 _REUSABLE = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+@[0-9a-f]{40}")
 _AGENT_KEYS = ("runs-on", "timeout-minutes", "gpus", "gpus-per-run", "setup", "env")
 _PUSH_KEYS = ("branches", "paths", "paths-ignore")
@@ -113,6 +120,15 @@ def parse_actions(raw: Any, fail: Fail) -> ActionsSettings:
         _push(raw["push"], (*at, "push"), settings, fail)
     if "agents" in raw:
         settings.agents = _agents(raw["agents"], (*at, "agents"), fail)
+    if "wandb-key" in raw:
+        if raw["wandb-key"] not in WANDB_KEY_PLACES:
+            raise fail(
+                at,
+                "wandb-key",
+                f"must be {' or '.join(WANDB_KEY_PLACES)} (where WANDB_API_KEY is a secret), "
+                f"not {str(raw['wandb-key'])[:40]!r}",
+            )
+        settings.wandb_key = raw["wandb-key"]
     if raw.get("reusable") is not None:
         settings.reusable = _reusable(raw, settings, at, fail)
     return settings

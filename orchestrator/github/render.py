@@ -212,6 +212,8 @@ def workflow_context(project: ProjectConfig, options: WorkflowOptions) -> dict:
         pip_cache=uses_pip_cache(branches),
         # only a project with a prod environment has sweeps to promote
         promote=project.promote and PROD in project.environment_names(),
+        # the condition an environment line of a job needing the key starts with; None: no line
+        key_env=None if actions.wandb_key == "repository" else "",
         prod=PROD,
         worse_phrase=WORSE_PHRASE,
     )

@@ -31,6 +31,8 @@ def render_caller(project: ProjectConfig, context: dict) -> str:
         "agent-timeout-minutes": actions.agents.timeout_minutes,
         "promote": context["promote"],
     }
+    if actions.wandb_key != "environment":
+        with_["wandb-key"] = actions.wandb_key
     if actions.agents.gpus:
         with_.update({"gpus": actions.agents.gpus, "gpus-per-run": actions.agents.gpus_per_run})
     if setup.strip():

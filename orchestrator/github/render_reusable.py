@@ -41,6 +41,7 @@ def render_reusable_workflow() -> str:
         # the caller's files are not known here: no shared pip cache keyed on them
         pip_cache=False,
         promote=True,
+        key_env="inputs.wandb-key != 'repository' && ",
         inp=lambda name: f"${{{{ inputs.{name} }}}}",
     )
     return render(WORKFLOW_TEMPLATE, **context)
