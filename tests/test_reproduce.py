@@ -338,3 +338,33 @@ def test_ctrl_c_stops_the_rerun_and_removes_its_checkout(tmp_path: Path) -> None
         "SELECT state FROM runs WHERE reproduces = ?", (original["id"],)
     )
     assert [r[0] for r in rows] == ["interrupted"]
+
+
+def test_a_sweep_started_in_a_subdirectory_reproduces_there_from_anywhere(tmp_path: Path) -> None:
+    """The program's relative paths hold from where the sweep started; reproduce starts the
+    rerun in the same directory of the checkout, whichever directory it runs from."""
+    program = DETERMINISTIC.replace("x = int", 'open("cfg/settings.txt").read()\nx = int')
+    repo = make_repo(
+        tmp_path / "proj",
+        branch="feature/x",
+        files={"train/p.py": program, "train/s.yaml": SWEEP, "train/cfg/settings.txt": "ok\n"},
+    )
+    store = tmp_path / "store.db"
+    proc = sweepci("run", "s.yaml", "--store", str(store), "--json", cwd=repo / "train")
+    assert proc.returncode == 0, proc.stderr
+    (original,) = json.loads(proc.stdout)["runs"]
+    (repo / "docs").mkdir()
+    for cwd in (repo, repo / "docs"):
+        proc = sweepci("reproduce", original["id"], "--store", str(store), "--json", cwd=cwd)
+        assert proc.returncode == 0, (cwd, proc.stdout, proc.stderr)
+        assert json.loads(proc.stdout)["reproduced"] is True
+    # the recorded directory is store text: a path out of the checkout is refused
+    for forged in ["../..", "/etc", "train/../../x"]:
+        with sqlite3.connect(store) as conn:
+            conn.execute(
+                "UPDATE sweeps SET context_json = json_set(context_json, '$.workdir', ?)",
+                (forged,),
+            )
+        proc = sweepci("reproduce", original["id"], "--store", str(store), cwd=repo)
+        assert proc.returncode == 2, (forged, proc.stdout, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and "not a path inside the repository" in proc.stderr

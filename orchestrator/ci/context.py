@@ -36,6 +36,9 @@ class RunContextInfo:
     actor: str | None = None
     workflow: str | None = None
     note: str | None = None
+    #: where the sweep was started, relative to the repository root ("." the root itself):
+    #: `reproduce` starts the rerun there, as the program's relative paths expect
+    workdir: str | None = None
 
     @property
     def repository_name(self) -> str | None:
@@ -170,6 +173,8 @@ def from_github(env: Mapping[str, str], cwd: Path | None = None) -> RunContextIn
     # the prod guard applies in Actions too: a step may have changed or added files since
     # the checkout, and runs must trace back to code that is in GITHUB_SHA
     ctx.dirty = _git_dirty(Path(env.get("GITHUB_WORKSPACE") or cwd or Path.cwd()))
+    if env.get("GITHUB_WORKSPACE"):
+        ctx.workdir = relative_workdir(cwd or Path.cwd(), Path(env["GITHUB_WORKSPACE"]))
     return ctx
 
 
@@ -257,6 +262,17 @@ def from_git(cwd: Path) -> RunContextInfo:
                     ctx.repository = parse_remote(urls[0])
         if ctx.repository is None and repo.working_tree_dir:
             ctx.repository = Path(repo.working_tree_dir).name
+        if repo.working_tree_dir:
+            ctx.workdir = relative_workdir(cwd, Path(repo.working_tree_dir))
     except (ValueError, TypeError, git.GitCommandError) as exc:
         ctx.note = f"git could not tell: {exc}"
     return ctx
+
+
+def relative_workdir(cwd: Path, root: Path) -> str | None:
+    """`cwd` relative to the repository root, in posix form ("." for the root; None outside)."""
+    try:
+        relative = cwd.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return None
+    return relative.as_posix() if relative.parts else "."

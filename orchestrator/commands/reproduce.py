@@ -13,7 +13,7 @@ A W&B run (ENTITY/PROJECT/RUN) is reproduced by `reproduce_wandb.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from orchestrator.errors import SweepFailed, UsageError
@@ -54,18 +54,31 @@ def dirty_note(dirty: Any, allowed: bool, what: str) -> list[str]:
     return [f"{what} ran with uncommitted changes: this reran its commit only (--dirty)"]
 
 
-def workdir_in(tree: Path, repo: Path, cwd: Path) -> Path:
-    """Where in the checkout the program starts: the same place relative to the repository
-    root as the directory `reproduce` runs from (as `sweepci run` ran from it)."""
-    try:
-        relative = cwd.resolve().relative_to(repo.resolve())
-    except ValueError:
-        relative = Path()
-    workdir = tree / relative
-    if not workdir.is_dir():
+def workdir_in(tree: Path, repo: Path, cwd: Path, recorded: Any = None) -> Path:
+    """Where in the checkout the program starts: where the sweep was started, relative to
+    the repository root, as recorded with it; for a sweep recorded without it, the same
+    place as the directory `reproduce` runs from.
+
+    The recorded text comes from a store or a W&B run's notes: it is used only as a
+    relative path inside the checkout (no `..`, not absolute)."""
+    if isinstance(recorded, str) and recorded:
+        relative = PurePosixPath(recorded)
+        if relative.is_absolute() or ".." in relative.parts or "\\" in recorded:
+            raise UsageError(
+                f"the recorded working directory {recorded!r} is not a path inside the repository"
+            )
+        where = "the directory the sweep was started from"
+    else:
+        try:
+            relative = PurePosixPath(cwd.resolve().relative_to(repo.resolve()).as_posix())
+        except ValueError:
+            relative = PurePosixPath()
+        where = "the directory reproduce runs from"
+    workdir = tree.joinpath(*relative.parts)
+    if not workdir.is_dir() or not workdir.resolve().is_relative_to(tree.resolve()):
         raise UsageError(
-            f"directory {relative} does not exist at that commit; run reproduce from the directory "
-            "sweepci run ran from"
+            f"directory {relative} ({where}) does not exist at that commit"
+            + ("" if recorded else "; run reproduce from the directory sweepci run ran from")
         )
     return workdir
 
@@ -111,7 +124,7 @@ def reproduce_local_run(req: ReproduceRequest) -> Reproduction:
     sha = require_commit(repo, original.sha, what)
     devices = _recorded_devices(original)
     with temporary_worktree(repo, sha) as tree:
-        workdir = workdir_in(tree, repo, req.cwd)
+        workdir = workdir_in(tree, repo, req.cwd, (sweep.context or {}).get("workdir"))
         again = _rerun(req, original, sweep, workdir, dirty, devices)
     if original.devices:
         notes.append(

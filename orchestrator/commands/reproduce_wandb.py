@@ -66,7 +66,7 @@ def reproduce_wandb_run(req: ReproduceRequest) -> Reproduction:
     repo = repository_of(req.cwd)
     sha = require_commit(repo, recorded_sha(run), what)
     with temporary_worktree(repo, sha) as tree:
-        workdir = workdir_in(tree, repo, req.cwd)
+        workdir = workdir_in(tree, repo, req.cwd, ci.get("workdir"))
         again, sweep_path = _rerun_on_wandb(req, run, path, body, ci, workdir, dirty)
     if run["state"] == "killed":
         notes.append(f"{what} was stopped early; the rerun ran without early termination")
