@@ -49,6 +49,14 @@ def length_prior_centre(n_groups: int) -> float:
 LENGTH_PRIOR_SD = 1.0
 
 
+def penalty(theta: np.ndarray, n_groups: int, centre: float) -> tuple[float, np.ndarray]:
+    """Negative log prior density of the log hyperparameters (up to a constant), and its gradient."""
+    grad = np.zeros_like(theta)
+    z = theta[:n_groups] - centre
+    grad[:n_groups] = z / LENGTH_PRIOR_SD**2
+    return 0.5 * float((z**2).sum()) / LENGTH_PRIOR_SD**2, grad
+
+
 def _scaled_sq_dists(a: np.ndarray, b: np.ndarray, inv_len: np.ndarray) -> np.ndarray:
     """Squared distances after dividing every dimension by its length scale."""
     a = a * inv_len
@@ -244,8 +252,5 @@ class _Posterior:
         np.multiply(inner, g, out=tmp)
         for j, (diff, w) in enumerate(zip(self.diffs, inv_l2)):
             grad[j] = -0.5 * signal * w * np.vdot(tmp, diff)
-        # log-normal prior on each length scale (theta is its log)
-        z = theta[:n_groups] - self.centre
-        nll += 0.5 * (z**2).sum() / LENGTH_PRIOR_SD**2
-        grad[:n_groups] += z / LENGTH_PRIOR_SD**2
-        return float(nll), grad
+        value, slope = penalty(theta, n_groups, self.centre)
+        return float(nll + value), grad + slope
