@@ -80,7 +80,7 @@ def test_a_short_caller_runs_the_reusable_workflow_pinned_by_sha(
         actions={SWEEPCI: source},
         secrets={"GITHUB_TOKEN": CANARY_TOKEN},
         env={"SWEEPCI_GPU_LOCK_DIR": str(tmp_path / "gpu-locks"), "GITHUB_API_URL": _closed_url(),
-             "DATA_DIR": "data", "EPOCHS": "2"},
+             "DATA_DIR": "data", "EPOCHS": "2", "PROBE_BARRIER": str(tmp_path / "barrier")},
         timeout=600,
     )  # fmt: skip
 
@@ -92,8 +92,7 @@ def test_a_short_caller_runs_the_reusable_workflow_pinned_by_sha(
     conn = sqlite3.connect(store)
     rows = conn.execute("SELECT state, devices FROM runs").fetchall()
     conn.close()
-    # the two agents share --count 2, so which agent (and GPU) takes each run is a race; what
-    # holds is that every run finished on exactly one of the runner's two GPUs
-    # (tests/test_gpus.py checks the spread over devices and that none is shared)
+    # the probe's barrier holds the first run on each GPU until a run on the other one has
+    # started, so the two agents share --count 2 one run each, whichever claims first
     assert len(rows) == 2 and all(state == "finished" for state, _ in rows), rows
-    assert all(devices in ("0", "1") for _, devices in rows), rows
+    assert sorted(devices for _, devices in rows) == ["0", "1"], rows
