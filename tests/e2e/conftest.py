@@ -50,7 +50,7 @@ Plain helpers (import them: `from tests.e2e.conftest import make_user_repo, run_
                   -> ActResult`
     Runs `.github/workflows/sweep.yml` (or `workflow`) of `repo` with act on
     this machine, no network. `actions/setup-python` is replaced by a stand-in
-    (tests/e2e/act_actions/) that gives every job a fresh venv (`fresh_venv`)
+    (tests/act_stubs/setup-python) that gives every job a fresh venv (`fresh_venv`)
     and installs nothing; the job's own `pip install` step installs sweepci
     from `install.find_links` (PIP_NO_INDEX=1, so nothing else can satisfy
     it: with `install: sweepci[wandb] @ file://...` in sweepci.yaml the
@@ -64,9 +64,22 @@ Plain helpers (import them: `from tests.e2e.conftest import make_user_repo, run_
 `ActResult`
     `.returncode`, `.records` (act's --json lines), `.text`, `.artifacts`
     (uploaded artifacts by name), `.job_venvs` (each job's venv),
-    `.job_results()` {job name: success|failure}, `.outputs(job_prefix)`,
-    `.summaries()`, `.installed_in_jobs()` (the job venvs holding an installed
-    sweepci), `.store()` (the `sweepci-report` artifact's store, or None).
+    `.job_results()` {job name: success|failure}, `.shards()` {matrix shard:
+    result of its agent job}, `.outputs(job_prefix)`, `.summaries()`,
+    `.installed_in_jobs()` (the job venvs holding an installed sweepci),
+    `.store()` (the `sweepci-report` artifact's store, or None).
+
+`assert_jobs_installed(run, install)`
+    Every job that ran got an empty venv and its own `pip install` step put
+    this checkout's sweepci into it (the only `sweepci` the jobs can run: the
+    harness refuses a PATH that already has one).
+
+`stored_json(install, run, *args) -> object`
+    The installed `sweepci <args> --store <the run's merged store> --json`, parsed.
+
+`github_standin` (fixture)
+    The GitHub API stand-in for acme/<user_repo's name> (`digits-lab`), accepting
+    CANARY_TOKEN.
 """
 
 from __future__ import annotations
@@ -78,7 +91,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,8 +99,9 @@ import pytest
 
 from orchestrator.github.pins import PINS
 from tests.conftest import REPO_ROOT, clean_env
+from tests.servers.github_api import GitHubStandIn
+from tests.servers.github_fixtures import CANARY_TOKEN
 
-ACT_ACTIONS = Path(__file__).parent / "act_actions"
 ACT_STUBS = REPO_ROOT / "tests" / "act_stubs"
 
 DIGITS_SCRIPT = """\
@@ -379,6 +393,14 @@ class ActResult:
             if "jobResult" in r
         }
 
+    def shards(self) -> dict[str, str]:
+        """Matrix shard (1/2, ...) -> result of each agent job."""
+        return {
+            r["matrix"]["agent"]["shard"]: r["jobResult"]
+            for r in self.records
+            if r.get("jobID") == "agents" and "jobResult" in r
+        }
+
     def outputs(self, job_prefix: str) -> dict[str, str]:
         return {
             r["name"]: r["arg"]
@@ -401,6 +423,27 @@ class ActResult:
     def store(self) -> Path | None:
         path = self.artifacts / "sweepci-report" / "sweepci.db"
         return path if path.is_file() else None
+
+
+def assert_jobs_installed(run: ActResult, install: UserInstall) -> None:
+    """Every job got an empty venv and its own `pip install` put this checkout's sweepci into it."""
+    results = run.job_results()
+    assert results, f"no job ran\n{run.text[-3000:]}"
+    assert len(run.job_venvs) == len(results), (run.job_venvs, results)
+    assert run.installed_in_jobs() == run.job_venvs, "a job ran without sweepci installed"
+    installed = run.text.count(f"Successfully installed sweepci-{install.version}")
+    assert installed == len(results), f"{installed} installs for {len(results)} jobs"
+
+
+def stored_json(install: UserInstall, run: ActResult, *args: str) -> object:
+    """The installed `sweepci <args> --store <the run's merged store> --json`, parsed."""
+    store = run.store()
+    assert store is not None, f"no merged store in the sweepci-report artifact\n{run.text[-3000:]}"
+    env = install.env(HOME=str(run.artifacts.parent / "home"))  # the act run's HOME, no netrc
+    shown = install.run(
+        *args, "--store", str(store), "--json", cwd=store.parent, env=env, check=True
+    )
+    return json.loads(shown.stdout)
 
 
 def _closed_port_url() -> str:
@@ -436,6 +479,9 @@ def run_act_workflow(
     home, artifacts, venvs = tmp / "home", tmp / "artifacts", tmp / "venvs"
     for d in (home, artifacts, venvs):
         d.mkdir(parents=True, exist_ok=True)
+    assert shutil.which("sweepci", path=_system_path()) is None, (
+        "a sweepci on PATH would stand in for the one each job installs"
+    )
     proc_env = _bare_env(
         HOME=str(home),
         ACT_DISABLE_VERSION_CHECK="1",
@@ -452,7 +498,7 @@ def run_act_workflow(
     for label in runs_on:
         cmd += ["-P", f"{label}=-self-hosted"]
     stand_ins = {
-        PINS["setup_python"].ref: ACT_ACTIONS / "setup-python",
+        PINS["setup_python"].ref: ACT_STUBS / "setup-python",
         PINS["upload_artifact"].ref: ACT_STUBS / "upload-artifact",
         PINS["download_artifact"].ref: ACT_STUBS / "download-artifact",
         **(actions or {}),
@@ -484,6 +530,16 @@ def run_act_workflow(
     listed = venvs / "jobs.txt"
     job_venvs = [Path(p) for p in listed.read_text().split()] if listed.exists() else []
     return ActResult(proc.returncode, records, text, artifacts, job_venvs)
+
+
+@pytest.fixture
+def github_standin() -> Iterator[GitHubStandIn]:
+    """The GitHub stand-in for acme/digits-lab (`user_repo`'s origin), accepting CANARY_TOKEN."""
+    server = GitHubStandIn(token=CANARY_TOKEN, repo="acme/digits-lab").start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -10,17 +10,17 @@ sweep is a two-point grid so each workflow does two real training runs.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.e2e.conftest import (
     DIGITS_SWEEP,
     ActResult,
     UserInstall,
+    assert_jobs_installed,
     git,
     make_user_repo,
     run_act_workflow,
+    stored_json,
 )
 
 GRID_SWEEP = DIGITS_SWEEP.replace("method: random", "method: grid").replace(
@@ -53,22 +53,11 @@ def adopted(tmp_path_factory: pytest.TempPathFactory, user_install: UserInstall)
     }
 
 
-def _runs(install: UserInstall, run: ActResult, env: dict) -> list[dict]:
-    store = run.store()
-    assert store is not None, f"no merged store in the sweepci-report artifact\n{run.text[-3000:]}"
-    shown = install.run("runs", "--store", str(store), "--json", cwd=store.parent, env=env)
-    assert shown.returncode == 0, shown.stderr
-    return json.loads(shown.stdout)
-
-
 def _check_green_real_install(run: ActResult, install: UserInstall) -> None:
     assert run.returncode == 0, run.text[-4000:]
     results = run.job_results()
     assert JOBS <= set(results) and set(results.values()) == {"success"}, run.text[-3000:]
-    # every job got an empty venv and its own `pip install` put sweepci into it
-    assert len(run.job_venvs) == len(results)
-    assert run.installed_in_jobs() == run.job_venvs
-    assert run.text.count(f"Successfully installed sweepci-{install.version}") == len(results)
+    assert_jobs_installed(run, install)
 
 
 def test_init_keeps_the_team_files_and_installs_the_released_version(
@@ -103,7 +92,7 @@ def test_a_push_runs_the_sweep_routed_by_branch_and_tagged_with_its_commit(
         branch,
         sha,
     )
-    runs = _runs(user_install, run, adopted["env"])
+    runs = stored_json(user_install, run, "runs")
     assert len(runs) == 2 and {r["state"] for r in runs} == {"finished"}
     assert sorted(r["config"]["C"] for r in runs) == [0.1, 1.0]
     for r in runs:
@@ -123,7 +112,7 @@ def test_run_workflow_with_its_default_inputs_is_green(
 
     _check_green_real_install(run, user_install)
     assert run.outputs("Plan")["env"] == "dev" and run.outputs("Plan")["dataset"] == ""
-    runs = _runs(user_install, run, adopted["env"])
+    runs = stored_json(user_install, run, "runs")
     assert len(runs) == 2 and {r["state"] for r in runs} == {"finished"}
     sha = adopted["sha"]["feature/wider-c"]
     for r in runs:
