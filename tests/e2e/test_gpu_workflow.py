@@ -9,15 +9,13 @@ reporting two GPUs (as a real runner's driver would be there already), and a pin
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.conftest import UserInstall, git, make_user_repo, run_act_workflow
-from tests.servers.github_fixtures import CANARY_TOKEN
+from tests.e2e.conftest import ActResult, UserInstall, git, make_user_repo, run_act_workflow
 from tests.test_workflow import actionlint, zizmor
 
 FETCH_MODELS = "acme/fetch-models@" + "5" * 40
@@ -95,10 +93,39 @@ runs:
 """
 
 
-def _closed_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+def run_on_gpu_runner(
+    repo: Path,
+    tmp_path: Path,
+    install: UserInstall,
+    inputs: dict[str, str],
+    *,
+    actions: dict[str, Path] | None = None,
+    env: dict[str, str] | None = None,
+) -> ActResult:
+    """A `workflow_dispatch` under act, its agent jobs on a self-hosted GPU runner (this host)."""
+    return run_act_workflow(
+        repo,
+        tmp_path / "act",
+        "workflow_dispatch",
+        install=install,
+        inputs=inputs,
+        runs_on=("ubuntu-latest", "self-hosted", "gpu"),
+        actions=actions,
+        # GitHub stays unreachable (the harness's default): no baseline, not a failure
+        env={"SWEEPCI_GPU_LOCK_DIR": str(tmp_path / "gpu-locks"), **(env or {})},
+        timeout=600,
+    )
+
+
+def states_and_devices(run: ActResult) -> list[tuple[str, str]]:
+    """(state, devices) of every run in the merged store of the `sweepci-report` artifact."""
+    store = run.store()
+    assert store is not None, run.text[-3000:]
+    conn = sqlite3.connect(store)
+    try:
+        return conn.execute("SELECT state, devices FROM runs").fetchall()
+    finally:
+        conn.close()
 
 
 @pytest.mark.slow
@@ -133,32 +160,19 @@ def test_a_gpu_runner_workflow_renders_lints_and_runs_one_agent_per_gpu(
     action = tmp_path / "fetch-models"
     action.mkdir()
     (action / "action.yml").write_text(ACTION)
-    run = run_act_workflow(
+    run = run_on_gpu_runner(
         repo,
-        tmp_path / "act",
-        "workflow_dispatch",
-        install=user_install,
-        inputs={"count": "4", "agents": "1", "backend": "local"},
-        runs_on=("ubuntu-latest", "self-hosted", "gpu"),
+        tmp_path,
+        user_install,
+        {"count": "4", "agents": "1", "backend": "local"},
         actions={FETCH_MODELS: action},
-        # the report's baseline fetch finds GitHub unreachable: no baseline, not a failure
-        secrets={"GITHUB_TOKEN": CANARY_TOKEN},
-        env={
-            "SWEEPCI_GPU_LOCK_DIR": str(tmp_path / "gpu-locks"),
-            "GITHUB_API_URL": _closed_url(),
-            "PROBE_BARRIER": str(tmp_path / "barrier"),
-        },
-        timeout=600,
+        env={"PROBE_BARRIER": str(tmp_path / "barrier")},
     )
 
     lines = [line for line in run.text.splitlines() if "gent" in line or "rror" in line]
     assert run.returncode == 0, "\n".join(lines)[-6000:]
     assert set(run.job_results().values()) == {"success"}, run.job_results()
     assert "--gpus auto: 2 GPU(s) from nvidia-smi (0,1); 2 agent(s)" in run.text
-    store = run.store()
-    assert store is not None
-    conn = sqlite3.connect(store)
-    rows = conn.execute("SELECT state, devices FROM runs").fetchall()
-    conn.close()
+    rows = states_and_devices(run)
     assert len(rows) == 4 and {state for state, _ in rows} == {"finished"}, rows
     assert {devices for _, devices in rows} == {"0", "1"}, "each GPU of the runner ran runs"

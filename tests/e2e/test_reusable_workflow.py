@@ -10,16 +10,14 @@ a GPU runner label, setup commands and `--gpus auto`.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import UserInstall, git, make_user_repo, run_act_workflow
-from tests.e2e.test_gpu_workflow import PROBE, SETUP, SWEEP, _closed_url
-from tests.servers.github_fixtures import CANARY_TOKEN
+from tests.e2e.conftest import UserInstall, git, make_user_repo
+from tests.e2e.test_gpu_workflow import PROBE, SETUP, SWEEP, run_on_gpu_runner, states_and_devices
 from tests.test_workflow import actionlint, zizmor
 
 SWEEPCI = "acme/sweepci@" + "7" * 40
@@ -70,28 +68,19 @@ def test_a_short_caller_runs_the_reusable_workflow_pinned_by_sha(
         REPO_ROOT / ".github" / "workflows" / "sweepci.yml", source / ".github" / "workflows"
     )
     (repo / "data").mkdir(exist_ok=True)
-    run = run_act_workflow(
+    run = run_on_gpu_runner(
         repo,
-        tmp_path / "act",
-        "workflow_dispatch",
-        install=user_install,
-        inputs={"count": "2", "agents": "1", "backend": "local"},
-        runs_on=("ubuntu-latest", "self-hosted", "gpu"),
+        tmp_path,
+        user_install,
+        {"count": "2", "agents": "1", "backend": "local"},
         actions={SWEEPCI: source},
-        secrets={"GITHUB_TOKEN": CANARY_TOKEN},
-        env={"SWEEPCI_GPU_LOCK_DIR": str(tmp_path / "gpu-locks"), "GITHUB_API_URL": _closed_url(),
-             "DATA_DIR": "data", "EPOCHS": "2", "PROBE_BARRIER": str(tmp_path / "barrier")},
-        timeout=600,
-    )  # fmt: skip
+        env={"DATA_DIR": "data", "EPOCHS": "2", "PROBE_BARRIER": str(tmp_path / "barrier")},
+    )
 
     assert run.returncode == 0, run.text[-4000:]
     assert set(run.job_results().values()) == {"success"}, run.job_results()
     assert "--gpus auto: 2 GPU(s) from nvidia-smi (0,1); 2 agent(s)" in run.text
-    store = run.store()
-    assert store is not None
-    conn = sqlite3.connect(store)
-    rows = conn.execute("SELECT state, devices FROM runs").fetchall()
-    conn.close()
+    rows = states_and_devices(run)
     # the probe's barrier holds the first run on each GPU until a run on the other one has
     # started, so the two agents share --count 2 one run each, whichever claims first
     assert len(rows) == 2 and all(state == "finished" for state, _ in rows), rows
