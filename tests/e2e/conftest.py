@@ -341,9 +341,9 @@ class UserInstall:
         return path
 
 
-def _pip_install(python: Path, *spec: str) -> None:
+def _pip_install(python: Path, *spec: str, compile: bool = False) -> None:
     _run(
-        [str(python), "-m", "pip", "install", "-q", "--no-compile", *spec],
+        [str(python), "-m", "pip", "install", "-q", *([] if compile else ["--no-compile"]), *spec],
         timeout=900,
         env=_bare_env(),
     )
@@ -360,6 +360,16 @@ def user_install(tmp_path_factory: pytest.TempPathFactory, sweepci_wheel: Path) 
         _run([_base_python(), "-m", "venv", str(work)], timeout=120)
         _pip_install(work / "bin" / "python", f"{sweepci_wheel}[wandb]")
         _run([str(work / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "sweepci"], 300)
+        # compiled once here, in parallel: every job's and every training run's interpreter
+        # imports wandb, sklearn, matplotlib from this read-only site, and with
+        # PYTHONDONTWRITEBYTECODE (or no write access) each would compile them again (~10 s)
+        site = _purelib(work / "bin" / "python")
+        subprocess.run(
+            [str(work / "bin" / "python"), "-m", "compileall", "-q", "-j", "0", str(site)],
+            capture_output=True,  # a few packages ship files for other Pythons: not fatal
+            timeout=900,
+            env=_bare_env(),
+        )
 
     deps_venv = _build_once(root, "deps-venv", deps)
     deps_site = _purelib(deps_venv / "bin" / "python")
@@ -368,7 +378,7 @@ def user_install(tmp_path_factory: pytest.TempPathFactory, sweepci_wheel: Path) 
 
     def user(work: Path) -> None:
         UserInstall(work, sweepci_wheel, deps_site, version).fresh_venv(work)
-        _pip_install(work / "bin" / "python", f"{sweepci_wheel}[wandb]")
+        _pip_install(work / "bin" / "python", f"{sweepci_wheel}[wandb]", compile=True)
 
     _build_once(root, "user-venv", user)
     return install
