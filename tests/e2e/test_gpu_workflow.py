@@ -112,7 +112,11 @@ def run_on_gpu_runner(
         runs_on=("ubuntu-latest", "self-hosted", "gpu"),
         actions=actions,
         # GitHub stays unreachable (the harness's default): no baseline, not a failure
-        env={"SWEEPCI_GPU_LOCK_DIR": str(tmp_path / "gpu-locks"), **(env or {})},
+        env={
+            "SWEEPCI_GPU_LOCK_DIR": str(tmp_path / "gpu-locks"),
+            "PROBE_BARRIER": str(tmp_path / "barrier"),  # PROBE's meeting point of the GPUs
+            **(env or {}),
+        },
         timeout=600,
     )
 
@@ -166,7 +170,6 @@ def test_a_gpu_runner_workflow_renders_lints_and_runs_one_agent_per_gpu(
         user_install,
         {"count": "4", "agents": "1", "backend": "local"},
         actions={FETCH_MODELS: action},
-        env={"PROBE_BARRIER": str(tmp_path / "barrier")},
     )
 
     lines = [line for line in run.text.splitlines() if "gent" in line or "rror" in line]

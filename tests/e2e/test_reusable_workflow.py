@@ -74,7 +74,7 @@ def test_a_short_caller_runs_the_reusable_workflow_pinned_by_sha(
         user_install,
         {"count": "2", "agents": "1", "backend": "local"},
         actions={SWEEPCI: source},
-        env={"DATA_DIR": "data", "EPOCHS": "2", "PROBE_BARRIER": str(tmp_path / "barrier")},
+        env={"DATA_DIR": "data", "EPOCHS": "2"},
     )
 
     assert run.returncode == 0, run.text[-4000:]
