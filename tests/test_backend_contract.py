@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import textwrap
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,6 +20,8 @@ from orchestrator.agent.options import AgentOptions, RunContext
 from orchestrator.commands.sweep import get_backend
 from orchestrator.config.sweep import load_sweep
 from tests.servers.wandb_api import CANARY_KEY, WandbStandIn, files_containing, make_sdk_env
+
+pytest_plugins = ["tests.servers.wandb_fixtures"]
 
 BACKENDS = ["local", "wandb"]
 
@@ -59,18 +60,11 @@ def _final_f1(lr: float) -> float:
     return round(lr * 2 + 0.02, 4)
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[WandbStandIn]:
-    server = WandbStandIn(CANARY_KEY).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def swept(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, standin: WandbStandIn
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    wandb_module_server: WandbStandIn,
 ) -> dict[str, Any]:
     """The sweep run once per backend, with a W&B key (the canary) in the environment for both."""
     root = tmp_path_factory.mktemp(f"contract-{request.param}")
@@ -78,7 +72,7 @@ def swept(
     project.mkdir()
     (project / "train.py").write_text(TRAIN, encoding="utf-8")
     (project / "sweep.yaml").write_text(SWEEP, encoding="utf-8")
-    env = make_sdk_env(root / "sdk", standin)
+    env = make_sdk_env(root / "sdk", wandb_module_server)
     env.pop("PATH")
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
