@@ -74,7 +74,7 @@ Plain helpers (import them: `from tests.e2e.conftest import make_user_repo, run_
     this checkout's sweepci into it (the only `sweepci` the jobs can run: the
     harness refuses a PATH that already has one).
 
-`stored_json(install, run, *args) -> object`
+`stored_json(install, run, *args) -> Any`
     The installed `sweepci <args> --store <the run's merged store> --json`, parsed.
 
 `github_standin` (fixture)
@@ -94,6 +94,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -445,7 +446,7 @@ def assert_jobs_installed(run: ActResult, install: UserInstall) -> None:
     assert installed == len(results), f"{installed} installs for {len(results)} jobs"
 
 
-def stored_json(install: UserInstall, run: ActResult, *args: str) -> object:
+def stored_json(install: UserInstall, run: ActResult, *args: str) -> Any:
     """The installed `sweepci <args> --store <the run's merged store> --json`, parsed."""
     store = run.store()
     assert store is not None, f"no merged store in the sweepci-report artifact\n{run.text[-3000:]}"

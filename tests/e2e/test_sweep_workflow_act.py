@@ -135,7 +135,7 @@ def assert_ran_installed_sweepci(run: ActResult, noted: list[dict], install: Use
 def merged_runs(run: ActResult, install: UserInstall) -> tuple[dict, list[dict]]:
     """The sweep and the runs of the merged store in the `sweepci-report` artifact."""
     shown = stored_json(install, run, "show", "latest")
-    return shown["sweep"], stored_json(install, run, "runs")  # type: ignore[index,return-value]
+    return shown["sweep"], stored_json(install, run, "runs")
 
 
 def test_the_workflow_is_this_repositorys_own_but_for_the_install_line(
