@@ -2,6 +2,7 @@
 
     nice -n 19 python bench/bayes_regret.py                     # everything: 6 problems x 5 seeds
     python bench/bayes_regret.py --problems hartmann6 --seeds 3 --peers sweepci,optuna-gp
+    python bench/bayes_regret.py --reuse peers.jsonl --reuse-only smac,skopt,botorch  # no slow peer reruns
 
 Peers (each bench-only, skipped with a line when not installed): Optuna's
 TPE (independent and multivariate) and GPSampler, BoTorch (SingleTaskGP +
@@ -119,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", type=Path, help="take sweeps found in this JSONL instead of running them"
     )
+    parser.add_argument(
+        "--reuse-only",
+        default="",
+        help="comma-separated peers taken from --reuse and never run (a sweep not recorded there is left out)",
+    )
     args = parser.parse_args(argv)
     problems = args.problems.split(",")
     budgets = sorted(int(n) for n in args.n.split(","))
@@ -130,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             peers.append(name)
     reused = load(args.reuse) if args.reuse else {}
+    reuse_only = set(filter(None, args.reuse_only.split(",")))
     sweeps: dict[tuple[str, str, int], Sweep] = {}
     jobs = []
     for problem in problems:
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 key = (peer, problem, seed)
                 if key in reused and len(reused[key].observed) >= n:
                     sweeps[key] = reused[key]
-                else:
+                elif peer not in reuse_only:
                     jobs.append((peer, problem, seed, n))
     started = time.perf_counter()
     # quick peers first (a long run can be cut short and still say something), BoTorch last

@@ -13,13 +13,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 from scipy.stats import qmc
 
 from orchestrator.search.acquisition import climb, log_ei, pick_starts
@@ -27,6 +25,7 @@ from orchestrator.search.base import FAILED, FINISHED, KILLED, PENDING, Sampler,
 from orchestrator.search.encoding import Encoder
 from orchestrator.search.gp import GaussianProcess, Hyper
 from orchestrator.search.space import Space
+from orchestrator.search.warping import warp
 
 #: past this many observations the model keeps the best and the most recent half each
 MAX_TRAINING = 400
@@ -48,12 +47,6 @@ def fit_checkpoint(n: int) -> int:
         return n
     steps = int(np.floor(np.log(n / REFIT_EVERY_TRIAL_UNTIL) / np.log(REFIT_GROWTH) + 1e-9))
     return min(n, int(REFIT_EVERY_TRIAL_UNTIL * REFIT_GROWTH**steps))
-
-
-def standardise(y: np.ndarray) -> np.ndarray:
-    """Zero mean, unit variance (a constant series becomes zeros)."""
-    sd = y.std()
-    return (y - y.mean()) / (sd if sd > 0 else 1.0)
 
 
 @functools.cache
@@ -78,25 +71,6 @@ def single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
         if controller is None
         else controller.limit(limits=1, user_api="blas")
     )
-
-
-def warp(y: np.ndarray) -> np.ndarray:
-    """Standardised targets after a Yeo-Johnson power transform fitted to them.
-
-    Sweep metrics are often skewed: a few diverged or failed runs far worse
-    than the rest, or a handful of near-optimal values far from the pack.
-    Left as they are, the outliers set the GP's signal scale and flatten the
-    region that matters. The maximum-likelihood power transform is monotone,
-    so the best run stays the best, and it is the identity for Gaussian data.
-    """
-    z = standardise(y)
-    if len(z) < 3 or not z.any():
-        return z
-    with warnings.catch_warnings():
-        # the lambda search can overflow on extreme values; the fallback handles it
-        warnings.simplefilter("ignore", RuntimeWarning)
-        transformed, _ = stats.yeojohnson(z)
-    return standardise(transformed) if np.isfinite(transformed).all() else z
 
 
 class BayesSampler(Sampler):
@@ -283,8 +257,8 @@ class BayesSampler(Sampler):
         rng = np.random.default_rng([self.seed, index, 3])
         candidates = self.encoder.random(rng, self.n_thompson_candidates)
         draw = model.sample(candidates, rng)
-        snapped = np.array([self.encoder.snap(p) for p in candidates])
-        return self._best_new(trials, snapped, -draw)
+        # snapped lazily, in the draw's order: snapping all of them was most of the cost
+        return self._best_new(trials, candidates, -draw, snap=True)
 
     def _candidates(
         self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, hyper: Hyper
@@ -323,13 +297,21 @@ class BayesSampler(Sampler):
         return np.vstack([uniform, local])
 
     def _best_new(
-        self, trials: Sequence[Trial], points: np.ndarray, scores: np.ndarray
+        self, trials: Sequence[Trial], points: np.ndarray, scores: np.ndarray, snap: bool = False
     ) -> dict[str, Any]:
-        """The best-scoring config that no trial holds yet (or the best one, if all are taken)."""
+        """The best-scoring config that no trial holds yet (or the best one, if all are taken).
+
+        With `snap`, each point is rounded to its config's point first, as
+        the callers that score rounded points do up front.
+        """
         taken = {self.encoder.key(t.config) for t in trials}
         order = np.argsort(-scores, kind="stable")
+
+        def config(k: int) -> dict[str, Any]:
+            return self.encoder.decode(self.encoder.snap(points[k]) if snap else points[k])
+
         for k in order:
-            config = self.encoder.decode(points[k])
-            if self.encoder.key(config) not in taken:
-                return config
-        return self.encoder.decode(points[order[0]])
+            chosen = config(k)
+            if self.encoder.key(chosen) not in taken:
+                return chosen
+        return config(order[0])
