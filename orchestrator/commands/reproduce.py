@@ -61,6 +61,8 @@ def workdir_in(tree: Path, repo: Path, cwd: Path, recorded: Any = None) -> Path:
 
     The recorded text comes from a store or a W&B run's notes: it is used only as a
     relative path inside the checkout (no `..`, not absolute)."""
+    from orchestrator.ci.context import relative_workdir
+
     if isinstance(recorded, str) and recorded:
         relative = PurePosixPath(recorded)
         if relative.is_absolute() or ".." in relative.parts or "\\" in recorded:
@@ -69,10 +71,7 @@ def workdir_in(tree: Path, repo: Path, cwd: Path, recorded: Any = None) -> Path:
             )
         where = "the directory the sweep was started from"
     else:
-        try:
-            relative = PurePosixPath(cwd.resolve().relative_to(repo.resolve()).as_posix())
-        except ValueError:
-            relative = PurePosixPath()
+        relative = PurePosixPath(relative_workdir(cwd, repo) or ".")
         where = "the directory reproduce runs from"
     workdir = tree.joinpath(*relative.parts)
     if not workdir.is_dir() or not workdir.resolve().is_relative_to(tree.resolve()):
