@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import clean_env, make_repo, sweepci
 from tests.servers.wandb_api import WandbStandIn, make_sdk_env
+from tests.test_gpus import SWEEP, _smi
 
 pytest_plugins = ["tests.servers.wandb_fixtures"]
 
@@ -22,14 +23,6 @@ run.summary["cvd"] = os.environ.get("CUDA_VISIBLE_DEVICES", "")
 run.finish()
 """
 
-SWEEP = """\
-method: random
-program: probe.py
-metric: {name: score, goal: maximize}
-parameters:
-  x: {min: 0.0, max: 1.0}
-"""
-
 
 @pytest.mark.slow
 def test_run_on_wandb_with_gpus_starts_one_wandb_agent_per_device(
@@ -38,11 +31,7 @@ def test_run_on_wandb_with_gpus_starts_one_wandb_agent_per_device(
     repo = make_repo(
         tmp_path / "vision-lab", branch="feature/gpu", files={"probe.py": PROBE, "s.yaml": SWEEP}
     )
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    smi = bin_dir / "nvidia-smi"
-    smi.write_text("#!/bin/sh\nprintf '0\\n1\\n'\n")
-    smi.chmod(0o755)
+    bin_dir = _smi(tmp_path / "bin", "printf '0\\n1\\n'")
     sdk = make_sdk_env(tmp_path / "sdk", wandb_server)
     sdk["PATH"] = f"{bin_dir}{os.pathsep}{sdk['PATH']}"
     env = clean_env(
