@@ -101,7 +101,7 @@ class GaussianProcess:
 
     @classmethod
     def fit(
-        cls, groups: np.ndarray, x: np.ndarray, y: np.ndarray, restarts: int = 2
+        cls, groups: np.ndarray, x: np.ndarray, y: np.ndarray, restarts: int = 3
     ) -> GaussianProcess:
         """Maximum a posteriori hyperparameters from a few deterministic starting points."""
         hyper = fit_hyper(groups, x, y, restarts)
@@ -164,8 +164,20 @@ class GaussianProcess:
         return mean, var, dmean, dvar
 
 
-def fit_hyper(groups: np.ndarray, x: np.ndarray, y: np.ndarray, restarts: int = 2) -> Hyper:
-    """MAP hyperparameters: log marginal likelihood plus a log-normal length-scale prior."""
+def fit_hyper(groups: np.ndarray, x: np.ndarray, y: np.ndarray, restarts: int = 3) -> Hyper:
+    """MAP hyperparameters: log marginal likelihood plus a log-normal length-scale prior.
+
+    The starts differ in their noise as well as their length scales. On a
+    metric that jitters between neighbouring configs (a cross-validated F1,
+    say) the likelihood has two modes: short length scales and almost no
+    noise, which interpolates the jitter, and smoother functions with a
+    noise term. From small-noise starts alone the fit found the first mode
+    in most sweeps of the wine bench, and the search then polished one
+    point's neighbourhood: bayes needed more than 40 runs to reach 99% of
+    the best F1 (TPE 32); with the third start, 23. The noiseless problems
+    keep their interpolating fit (its posterior is higher there), and the
+    regret bench gained on Ackley-10 and noisy Hartmann-6 at n=100.
+    """
     n_groups = int(groups.max()) + 1
     centre = length_prior_centre(n_groups)
     # the per-group sum of squared coordinate differences, used by every length-scale gradient
@@ -178,7 +190,7 @@ def fit_hyper(groups: np.ndarray, x: np.ndarray, y: np.ndarray, restarts: int = 
     starts = [
         np.r_[np.full(n_groups, centre), 0.0, np.log(1e-3)],
         np.r_[np.full(n_groups, centre - 1.0), 0.0, np.log(1e-4)],
-        np.r_[np.full(n_groups, centre + 1.0), 0.0, np.log(1e-2)],
+        np.r_[np.full(n_groups, centre), 0.0, np.log(0.1)],
     ][: max(restarts, 1)]
     best_theta, best_value = starts[0], np.inf
     for start in starts:
