@@ -239,3 +239,24 @@ def test_local_search_starts_include_the_best_and_are_distinct():
     starts = pick_starts(scores, np.random.default_rng(0), 2, 3)
     assert list(starts[:2]) == [1, 3]
     assert len(set(starts.tolist())) == 5
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_jittery_metric_is_fitted_as_noise_and_a_smooth_one_is_not(seed):
+    # a cross-validated score jitters between neighbouring configs; the fit
+    # should find the likelihood's noisy mode, not interpolate the jitter
+    # (with only small-noise starts, seed 0 here interpolated: noise 1e-6)
+    import numpy as np
+
+    from orchestrator.search.gp import fit_hyper
+    from orchestrator.search.warping import standardise
+
+    rng = np.random.default_rng(seed)
+    x = rng.random((30, 3))
+    smooth = np.sin(3 * x[:, 0]) + x[:, 1] ** 2
+    jittery = fit_hyper(
+        np.arange(3), x, standardise(smooth + 0.25 * rng.choice([-1.0, 0.0, 1.0], 30))
+    )
+    assert jittery.noise / jittery.signal > 0.05
+    clean = fit_hyper(np.arange(3), x, standardise(smooth))
+    assert clean.noise / clean.signal < 1e-3
