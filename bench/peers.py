@@ -20,6 +20,8 @@ from typing import Any
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+from sweeploop import optuna_value  # noqa: E402
+
 from orchestrator.search import Space, Trial, make_sampler  # noqa: E402
 
 Specs = Mapping[tuple[str, ...], Mapping[str, Any]]
@@ -95,24 +97,11 @@ class OptunaPeer:
     def ask(self) -> dict[str, Any]:
         self.trial = self.study.ask()
         return {
-            ".".join(p): _optuna_value(self.trial, ".".join(p), s) for p, s in self.specs.items()
+            ".".join(p): optuna_value(self.trial, ".".join(p), s) for p, s in self.specs.items()
         }
 
     def tell(self, config: dict[str, Any], value: float) -> None:
         self.study.tell(self.trial, value)
-
-
-def _optuna_value(trial: Any, name: str, spec: Mapping[str, Any]) -> Any:
-    kind = spec["distribution"]
-    if kind == "uniform":
-        return trial.suggest_float(name, spec["min"], spec["max"])
-    if kind == "log_uniform_values":
-        return trial.suggest_float(name, spec["min"], spec["max"], log=True)
-    if kind == "int_uniform":
-        return trial.suggest_int(name, spec["min"], spec["max"])
-    if kind == "categorical":
-        return trial.suggest_categorical(name, spec["values"])
-    raise ValueError(f"bench has no Optuna mapping for {kind}")
 
 
 class SkoptPeer:

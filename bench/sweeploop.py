@@ -70,7 +70,8 @@ def run_optuna_tpe(
         start, cpu = time.perf_counter(), time.process_time()
         trial = study.ask()
         config = {
-            ".".join(path): _suggest(trial, ".".join(path), spec) for path, spec in specs.items()
+            ".".join(path): optuna_value(trial, ".".join(path), spec)
+            for path, spec in specs.items()
         }
         latencies.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu)
@@ -80,7 +81,7 @@ def run_optuna_tpe(
     return SweepResult(values, latencies, cpu_times)
 
 
-def _suggest(trial: Any, name: str, spec: Mapping[str, Any]) -> Any:
+def optuna_value(trial: Any, name: str, spec: Mapping[str, Any]) -> Any:
     """Optuna's equivalent of the W&B distributions the benches use."""
     kind = spec["distribution"]
     if kind == "uniform":
