@@ -88,15 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(args.jobs) as pool:
         results = dict(pool.map(run_one, jobs))
     best = max(max(r.values) for r in results.values())
-    level = args.level if args.level is not None else FRACTION * best
-    target = "the level" if args.level is not None else "99%"
+    if args.level is None:
+        level, target, shown_level = FRACTION * best, "99%", f"99% = {FRACTION * best:.4f}"
+    else:
+        level, target, shown_level = args.level, "the level", f"level {args.level:.4f}"
     print(
-        f"wine / GradientBoosting macro-F1, {seeds} seeds x {n} runs; best seen {best:.4f}, "
-        + (f"level {level:.4f}" if args.level is not None else f"99% = {level:.4f}")
+        f"wine / GradientBoosting macro-F1, {seeds} seeds x {n} runs; best seen {best:.4f}, {shown_level}"
     )
     early = [k for k in (10, 20) if k < n]
     print(
-        f"{'method':<11} {'median runs to ' + target:>19} {'per seed':<28} {'median best F1':>14}"
+        f"{'method':<11} {'median runs to ' + target:>24} {'per seed':<28} {'median best F1':>14}"
         + "".join(f" {'after ' + str(k):>9}" for k in early)
     )
     for m in methods:
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             for k in early
         ]
         print(
-            f"{m:<11} {median_text:>19} {shown:<28} {best_f1:>14.4f}"
+            f"{m:<11} {median_text:>24} {shown:<28} {best_f1:>14.4f}"
             + "".join(f" {a:>9.4f}" for a in after)
         )
     print(f"total wall time {time.perf_counter() - started:.0f} s with {args.jobs} processes")
