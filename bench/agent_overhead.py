@@ -3,16 +3,19 @@
 Anchors, measured in the same run:
 - overhead: N bare `subprocess.run` spawns of the same trivial program (target <= 1.10x).
   Printed twice: the whole `sweepci run` process (its ~0.5 s start-up included),
-  and per trial, from the slope between sweeps of N and 2N runs (start-up cancels);
+  and per trial, from the slope between sweeps of N and 2N runs (start-up cancels).
+  One pass of each varied by +-20% on a shared machine, so --passes rounds of
+  (bare N, sweep N, bare 2N, sweep 2N) alternate and the medians are compared;
 - parallelism: the same 40 one-second runs with 1 agent (target 2 agents <= 0.6x).
 
-    python bench/agent_overhead.py [--n 40] [--quick]
+    python bench/agent_overhead.py [--n 40] [--passes 5] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -60,18 +63,22 @@ def sweep(repo, n: int, parallel: int = 1, program: str = "p.py") -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("--passes", type=int, default=5, help="alternating rounds (default 5)")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     n = 10 if args.quick else args.n
+    passes = 1 if args.quick else max(args.passes, 1)
     repo = git_repo({"p.py": TRIVIAL, "sleep.py": SLEEP})
     sweep(repo, 2)  # warm caches
-    bare = bare_spawns(repo, n)
-    swept = sweep(repo, n)
-    bare2 = bare_spawns(repo, 2 * n)
-    swept2 = sweep(repo, 2 * n)
-    per_sweep = (swept2 - swept) / n
-    per_bare = (bare2 - bare) / n
-    print(f"per-trial overhead, runs of a trivial program ({n} and {2 * n})")
+    rounds = []
+    for _ in range(passes):
+        rounds.append(
+            (bare_spawns(repo, n), sweep(repo, n), bare_spawns(repo, 2 * n), sweep(repo, 2 * n))
+        )
+    bare, swept = (statistics.median(r[k] for r in rounds) for k in (0, 1))
+    per_bare = statistics.median((r[2] - r[0]) / n for r in rounds)
+    per_sweep = statistics.median((r[3] - r[1]) / n for r in rounds)
+    print(f"per-trial overhead, runs of a trivial program ({n} and {2 * n}; median of {passes})")
     print(ratio_line(f"whole sweepci run --count {n}", swept, "bare spawns", bare))
     print(ratio_line("per trial (slope N -> 2N)", per_sweep, "bare spawn", per_bare, "<= 1.10x"))
     print(f"  start-up of sweepci run: {swept - n * per_sweep:.2f} s")

@@ -66,3 +66,33 @@ def test_an_editable_install_gets_the_hook_too(tmp_path: Path, user_install: Use
     assert (_purelib(python) / "sweepci-live.pth").is_file()
     rows = _train(python, tmp_path / "on", env, tmp_path / "live.jsonl")
     assert [row["_step"] for row in rows] == [0, 1, 2]
+
+
+def test_an_armed_start_up_loads_only_the_hook(tmp_path: Path, user_install: UserInstall) -> None:
+    """Every Python process of a run pays the hook's imports: they stay the hook's own modules.
+
+    `typing` (and the re, functools, collections... it pulls in) once came with
+    it and tripled the start-up of an interpreter that imports nothing itself.
+    """
+    probe = "import sys; print(' '.join(sorted(sys.modules)))"
+    env = user_install.env(HOME=str(tmp_path / "home"))
+
+    def loaded(extra: dict[str, str]) -> set[str]:
+        proc = subprocess.run(
+            [str(user_install.python), "-c", probe],
+            env=dict(env, **extra),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return set(proc.stdout.split())
+
+    added = loaded({"SWEEPCI_WANDB_LOG_FILE": str(tmp_path / "live.jsonl")}) - loaded({})
+    assert "orchestrator.agent.wandb_hook" in added
+    assert added <= {
+        "__future__",
+        "orchestrator",
+        "orchestrator.agent",
+        "orchestrator.agent.wandb_hook",
+    }
