@@ -70,8 +70,13 @@ def run_sweep(job: tuple[str, str, int, int]) -> Sweep:
     """One sequential sweep of a peer on a problem."""
     peer_name, problem_name, seed, n = job
     warnings.filterwarnings("ignore")  # the peers' deprecation chatter, once per sweep
+    peer = make_peer(peer_name, PROBLEMS[problem_name].specs, seed, n)
+    return drive(peer, peer_name, problem_name, seed, n)
+
+
+def drive(peer: Any, peer_name: str, problem_name: str, seed: int, n: int) -> Sweep:
+    """n rounds of ask, evaluate, tell, each suggestion timed."""
     problem = PROBLEMS[problem_name]
-    peer = make_peer(peer_name, problem.specs, seed, n)
     sweep = Sweep(peer_name, problem_name, seed, [], [], [], [])
     configs = []
     for i in range(n):

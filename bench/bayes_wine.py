@@ -3,6 +3,7 @@
     python bench/bayes_wine.py            # 5 seeds, 40 runs each
     python bench/bayes_wine.py --quick    # 3 seeds, 25 runs each
     python bench/bayes_wine.py --seeds 10 --level 0.9748   # a fixed level
+    python bench/bayes_wine.py --methods bayes,optuna-tpe --first optuna   # the same first runs
 
 Each run is a cross-validated macro-F1 (3 stratified folds, fixed split) of
 scikit-learn's GradientBoostingClassifier, evaluated in-process. The score
@@ -24,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from typing import Any
 
-from sweeploop import SweepResult, run_optuna_tpe, run_sweepci
+from sweeploop import START_UPS, SweepResult, run_optuna_tpe, run_sweepci, start_up
 
 SPECS = {
     ("learning_rate",): {"distribution": "log_uniform_values", "min": 1e-3, "max": 1.0},
@@ -55,12 +56,13 @@ def f1(config: dict[str, Any]) -> float:
     return float(cross_val_score(model, x, y, cv=folds, scoring="f1_macro").mean())
 
 
-def run_one(job: tuple[str, int, int]) -> tuple[tuple[str, int, int], SweepResult]:
-    """One (method, n, seed) sweep, maximising F1."""
-    method, n, seed = job
+def run_one(job: tuple[str, int, int, str]) -> tuple[tuple[str, int, int], SweepResult]:
+    """One (method, n, seed) sweep, maximising F1, from its own start-up or a given one."""
+    method, n, seed, first = job
+    points = None if first == "own" else start_up(first, SPECS, seed)
     if method == "optuna-tpe":
-        return job, run_optuna_tpe(SPECS, f1, n, seed, goal="maximize")
-    return job, run_sweepci(method, SPECS, f1, n, seed, goal="maximize")
+        return job[:3], run_optuna_tpe(SPECS, f1, n, seed, goal="maximize", first=points)
+    return job[:3], run_sweepci(method, SPECS, f1, n, seed, goal="maximize", first=points)
 
 
 def runs_to_reach(values: list[float], level: float) -> int | None:
@@ -79,12 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--level", type=float, help="the F1 to reach (default: 99%% of the best any sweep saw)"
     )
+    parser.add_argument(
+        "--first",
+        default="own",
+        choices=["own", *START_UPS],
+        help="every method's first runs: its own start-up (default), sweepci's Sobol points"
+        " or Optuna's random ones; which basin a sweep finds depends much on them",
+    )
     args = parser.parse_args(argv)
     seeds, n = (3, 25) if args.quick else (5, 40)
     seeds = args.seeds or seeds
     methods = args.methods.split(",")
     started = time.perf_counter()
-    jobs = [(m, n, s) for s in range(seeds) for m in methods]
+    jobs = [(m, n, s, args.first) for s in range(seeds) for m in methods]
     with ProcessPoolExecutor(args.jobs) as pool:
         results = dict(pool.map(run_one, jobs))
     best = max(max(r.values) for r in results.values())
@@ -92,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         level, target, shown_level = FRACTION * best, "99%", f"99% = {FRACTION * best:.4f}"
     else:
         level, target, shown_level = args.level, "the level", f"level {args.level:.4f}"
+    start = "" if args.first == "own" else f", every sweep starting from {START_UPS[args.first]}"
     print(
-        f"wine / GradientBoosting macro-F1, {seeds} seeds x {n} runs; best seen {best:.4f}, {shown_level}"
+        f"wine / GradientBoosting macro-F1, {seeds} seeds x {n} runs{start}; best seen {best:.4f}, {shown_level}"
     )
     early = [k for k in (10, 20) if k < n]
     print(
