@@ -316,3 +316,24 @@ def test_missing_sdk_gives_the_install_hint(monkeypatch, wandb_env):
     monkeypatch.setitem(sys.modules, "wandb", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'sweepci\[wandb\]'"):
         wandb_sdk.create_sweep(SWEEP_CONFIG, "p", None, wandb_env)
+
+
+def test_a_diverged_run_has_no_metric_value_and_never_sorts_first():
+    from orchestrator.backends.wandb import _run_view
+
+    runs = [
+        {"id": "nan", "state": "finished", "summary": {"f1": float("nan")}},
+        {"id": "inf", "state": "finished", "summary": {"f1": float("inf")}},
+        {"id": "ok", "state": "finished", "summary": {"f1": 0.7}},
+        {"id": "flag", "state": "finished", "summary": {"f1": True}},
+    ]
+    views = [_run_view(r, "f1") for r in runs]
+    assert [v.metric_value for v in views] == [None, None, 0.7, None]
+    # the W&B results listing sorts by metric_value: NaN among floats would leave max() stuck on it
+    assert (
+        max((v for v in views if v.metric_value is not None), key=lambda v: v.metric_value).id
+        == "ok"
+    )
+    assert wandb_sdk.metric_of({"f1": -float("inf")}, "f1") is None
+    assert wandb_sdk.metric_of({"f1": 3}, "f1") == 3.0
+    assert wandb_sdk.metric_of({"f1": 3}, None) is None

@@ -20,9 +20,7 @@ DEFAULT_COUNT = 20
 
 
 def _run_view(run: dict[str, Any], metric: str | None) -> RunView:
-    value = run.get("summary", {}).get(metric) if metric else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        value = None
+    value = wandb_sdk.metric_of(run.get("summary", {}), metric)
     state = {
         "finished": "finished",
         "failed": "failed",

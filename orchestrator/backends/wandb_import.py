@@ -15,13 +15,12 @@ at most MAX_RUNS runs are read.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from orchestrator.backends.wandb_sdk import SweepRef, sdk_environment, sdk_session
+from orchestrator.backends.wandb_sdk import SweepRef, metric_of, sdk_environment, sdk_session
 from orchestrator.ci.routing import bounded_tag
 from orchestrator.store import open_store
 from orchestrator.store.imported import ImportedRun, record_imported_sweep
@@ -45,13 +44,6 @@ def _plain(values: Any) -> dict[str, Any]:
     if not isinstance(values, dict):
         return {}
     return {str(k): v for k, v in values.items() if not str(k).startswith("_") and k != "ci"}
-
-
-def _value(summary: dict[str, Any], metric: str | None) -> float | None:
-    value = summary.get(metric) if metric else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def read_sweep(ref: SweepRef, env: dict[str, str]) -> tuple[dict[str, Any], list[ImportedRun], str]:
@@ -82,7 +74,7 @@ def read_sweep(ref: SweepRef, env: dict[str, str]) -> tuple[dict[str, Any], list
                     summary=summary,
                     tags=[str(t) for t in (run.tags or []) if isinstance(t, str)][:50],
                     created_at=_when(run.created_at),
-                    metric_value=_value(summary, metric),
+                    metric_value=metric_of(summary, metric),
                 )
             )
     return dict(config), found, url

@@ -232,21 +232,29 @@ def sweep_metric(sweep: SweepRef, env: dict[str, str]) -> tuple[str | None, str 
     return metric.get("name"), metric.get("goal", "minimize")
 
 
+def metric_of(summary: dict[str, Any], name: str | None) -> float | None:
+    """``summary[name]`` as a float; ``None`` when absent, not a number, or not finite.
+
+    A diverged run logs NaN or inf (W&B keeps them in the summary); such a
+    value must neither sort nor win, so it counts as no value at all.
+    """
+    value = summary.get(name) if name else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def best_run(runs: list[dict[str, Any]], metric_name: str, goal: str) -> dict[str, Any] | None:
-    """The run with the best numeric ``summary[metric_name]``; ``None`` when no run has one."""
+    """The run with the best finite numeric ``summary[metric_name]``; ``None`` when no run has one."""
     if goal not in ("minimize", "maximize"):
         raise UsageError(f"metric goal must be minimize or maximize, got {goal!r}")
     scored = [
-        r
-        for r in runs
-        if isinstance(r.get("summary", {}).get(metric_name), int | float)
-        and not isinstance(r["summary"][metric_name], bool)
-        and math.isfinite(r["summary"][metric_name])
+        (v, r) for r in runs if (v := metric_of(r.get("summary", {}), metric_name)) is not None
     ]
     if not scored:
         return None
     pick = max if goal == "maximize" else min
-    return pick(scored, key=lambda r: r["summary"][metric_name])
+    return pick(scored, key=lambda pair: pair[0])[1]
 
 
 def run_agent(
