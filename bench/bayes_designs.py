@@ -25,34 +25,18 @@ import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
 
 from bayes_regret import Sweep, drive
-from peers import PEERS, OptunaPeer, SweepciPeer, make_peer, missing
+from peers import PEERS, make_peer, missing
 from problems import PROBLEMS
 from sweeploop import START_UPS, start_up
 
-#: the peers whose first evaluations can be given: sweepci's and Optuna's
+#: the peers that take first points (`start_with`): sweepci's and Optuna's
 SUPPORTED = ("sweepci", "optuna-gp", "tpe", "tpe-mv")
-DESIGNS = START_UPS
 #: the design each peer starts from by itself (marked * in the table)
 NATIVE = {"sweepci": "sobol", "optuna-gp": "optuna", "tpe": "optuna", "tpe-mv": "optuna"}
 #: Hartmann-6's second-best minimum, -3.2032 (regret 0.119)
 LOCAL_REGRET = (0.10, 0.14)
-
-
-class Started:
-    """A sweepci peer whose first suggestions are the given points."""
-
-    def __init__(self, peer: SweepciPeer, points: list[dict[str, Any]]):
-        self.peer, self.points = peer, points
-
-    def ask(self) -> dict[str, Any]:
-        done = len(self.peer.trials)
-        return self.points[done] if done < len(self.points) else self.peer.ask()
-
-    def tell(self, config: dict[str, Any], value: float) -> None:
-        self.peer.tell(config, value)
 
 
 def run(job: tuple[str, str, str, int, int]) -> tuple[str, Sweep]:
@@ -60,12 +44,7 @@ def run(job: tuple[str, str, str, int, int]) -> tuple[str, Sweep]:
     warnings.filterwarnings("ignore")
     peer = make_peer(peer_name, PROBLEMS[problem_name].specs, seed, n)
     if kind != NATIVE[peer_name]:
-        points = start_up(kind, PROBLEMS[problem_name].specs, seed)
-        if isinstance(peer, OptunaPeer):
-            for config in points:
-                peer.study.enqueue_trial(config)
-        else:
-            peer = Started(peer, points)
+        peer.start_with(start_up(kind, PROBLEMS[problem_name].specs, seed))
     return kind, drive(peer, peer_name, problem_name, seed, n)
 
 
@@ -76,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "--peers", default="sweepci,optuna-gp", help=f"comma-separated, of {', '.join(SUPPORTED)}"
     )
     parser.add_argument(
-        "--designs", default=",".join(DESIGNS), help="comma-separated, of " + ", ".join(DESIGNS)
+        "--designs", default=",".join(START_UPS), help="comma-separated, of " + ", ".join(START_UPS)
     )
     parser.add_argument("--seeds", type=int, default=40, help="seeds 0..N-1 (default 40)")
     parser.add_argument("--n", type=int, default=100, help="budget (default 100)")
@@ -97,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         if name not in PROBLEMS:
             parser.error(f"--problems: no problem {name} (one of {', '.join(PROBLEMS)})")
     for kind in kinds:
-        if kind not in DESIGNS:
-            parser.error(f"--designs: no design {kind} (one of {', '.join(DESIGNS)})")
+        if kind not in START_UPS:
+            parser.error(f"--designs: no design {kind} (one of {', '.join(START_UPS)})")
     jobs = [
         (p, k, pr, s, args.n)
         for pr in problems
@@ -116,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             f"\n{PROBLEMS[problem].label}, n={args.n}, seeds 0-{args.seeds - 1}: median regret;"
             f" sweeps above {args.stuck:g} (of them at the local minimum, regret {LOCAL_REGRET[0]:g}-{LOCAL_REGRET[1]:g})"
         )
-        header = f"{'peer':<30}" + "".join(f"{DESIGNS[k]:>26}" for k in kinds)
+        header = f"{'peer':<30}" + "".join(f"{START_UPS[k]:>26}" for k in kinds)
         print(header)
         print("-" * len(header))
         for peer in peers:

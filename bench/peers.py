@@ -72,9 +72,15 @@ class SweepciPeer:
     def __init__(self, method: str, specs: Specs, seed: int):
         self.sampler = make_sampler(method, Space.from_specs(specs), "minimize", seed)
         self.trials: list[Trial] = []
+        self.first: list[dict[str, Any]] = []
+
+    def start_with(self, configs: list[dict[str, Any]]) -> None:
+        """Suggest these configs first, before the sampler's own."""
+        self.first = list(configs)
 
     def ask(self) -> dict[str, Any]:
-        return self.sampler.suggest(self.trials)
+        done = len(self.trials)
+        return self.first[done] if done < len(self.first) else self.sampler.suggest(self.trials)
 
     def tell(self, config: dict[str, Any], value: float) -> None:
         self.trials.append(Trial(config, value))
@@ -93,6 +99,11 @@ class OptunaPeer:
         self.study = optuna.create_study(sampler=sampler)
         self.specs = specs
         self.trial: Any = None
+
+    def start_with(self, configs: list[dict[str, Any]]) -> None:
+        """Suggest these configs first (Optuna's enqueued trials), before the sampler's own."""
+        for config in configs:
+            self.study.enqueue_trial(config)
 
     def ask(self) -> dict[str, Any]:
         self.trial = self.study.ask()
