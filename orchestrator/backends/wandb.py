@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.agent.collect import metric_of
 from orchestrator.agent.notes import ci_of_run, parameters_of_run
 from orchestrator.agent.options import AgentOptions, AgentResult, RunContext
 from orchestrator.backends import wandb_sdk
@@ -20,7 +21,7 @@ DEFAULT_COUNT = 20
 
 
 def _run_view(run: dict[str, Any], metric: str | None) -> RunView:
-    value = wandb_sdk.metric_of(run.get("summary", {}), metric)
+    value = metric_of(run.get("summary", {}), metric)
     state = {
         "finished": "finished",
         "failed": "failed",

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from orchestrator.backends.wandb_sdk import SweepRef, metric_of, sdk_environment, sdk_session
+from orchestrator.agent.collect import metric_of
+from orchestrator.backends.wandb_sdk import SweepRef, sdk_environment, sdk_session
 from orchestrator.ci.routing import bounded_tag
 from orchestrator.store import open_store
 from orchestrator.store.imported import ImportedRun, record_imported_sweep

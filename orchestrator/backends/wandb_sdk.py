@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from orchestrator.agent.collect import metric_of
 from orchestrator.errors import BackendError, MissingDependencyError, UsageError
 
 KEY_VARIABLE = "WANDB_API_KEY"
@@ -230,18 +230,6 @@ def sweep_metric(sweep: SweepRef, env: dict[str, str]) -> tuple[str | None, str 
         config = wandb.Api().sweep(sweep.path).config or {}
     metric = config.get("metric") or {}
     return metric.get("name"), metric.get("goal", "minimize")
-
-
-def metric_of(summary: dict[str, Any], name: str | None) -> float | None:
-    """``summary[name]`` as a float; ``None`` when absent, not a number, or not finite.
-
-    A diverged run logs NaN or inf (W&B keeps them in the summary); such a
-    value must neither sort nor win, so it counts as no value at all.
-    """
-    value = summary.get(name) if name else None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def best_run(runs: list[dict[str, Any]], metric_name: str, goal: str) -> dict[str, Any] | None:
