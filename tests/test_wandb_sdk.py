@@ -8,6 +8,7 @@ stand-in in ``tests/servers/wandb_api.py`` (there is no network here).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -338,3 +339,37 @@ def test_a_diverged_run_has_no_metric_value_and_never_sorts_first():
     assert metric_of({"f1": -float("inf")}, "f1") is None
     assert metric_of({"f1": 3}, "f1") == 3.0
     assert metric_of({"f1": 3}, None) is None
+
+
+# A child process, so that a teardown that never returns fails the test instead of hanging it.
+_STUCK_SERVICE = textwrap.dedent(
+    """
+    import json, os, signal, sys, time
+    from orchestrator.backends import wandb_sdk
+
+    env = json.loads(sys.argv[1])
+    with wandb_sdk.sdk_session(env, "stand still") as wandb:
+        wandb.setup().ensure_service()  # starts wandb-core, as any API call may
+        service = wandb_sdk._service_process(wandb)
+        os.kill(service.pid, signal.SIGSTOP)  # a wandb-core that will never exit by itself
+        started = time.monotonic()
+    print(json.dumps({"seconds": time.monotonic() - started, "code": service.poll()}))
+    """
+)
+
+
+def test_a_service_process_that_never_exits_is_killed_after_the_teardown_wait(wandb_env):
+    env = dict(wandb_env, PATH="/usr/bin:/bin", SWEEPCI_WANDB_TEARDOWN_WAIT="2")
+    proc = subprocess.run(
+        [sys.executable, "-c", _STUCK_SERVICE, json.dumps(env)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(env, PYTHONPATH=str(Path(__file__).resolve().parent.parent)),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["code"] == -9  # killed: it was stopped, so only SIGKILL could end it
+    assert 2 <= result["seconds"] < 30
+    assert "service process (wandb-core) had not exited 2 s after" in proc.stderr
+    assert "Traceback" not in proc.stderr

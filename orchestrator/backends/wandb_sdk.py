@@ -49,6 +49,10 @@ _INHERITED_RUN_VARIABLES = ("WANDB_RUN_ID", "WANDB_SWEEP_ID", "WANDB_SWEEP_PARAM
 # so calls that swap the environment must not overlap.
 _SESSION_LOCK = threading.Lock()
 
+#: how long wandb.teardown() may wait for its service process (wandb-core) to exit.
+#: sweepci's sessions make API calls only: the service holds nothing of theirs to upload.
+TEARDOWN_WAIT_S = 15.0
+
 
 @dataclass(frozen=True)
 class SweepRef:
@@ -117,6 +121,60 @@ def scrub(text: str, env: dict[str, str], one_line: bool = True) -> str:
     return " ".join(text.split()) if one_line else text
 
 
+def _service_process(wandb: ModuleType) -> subprocess.Popen | None:
+    """The wandb-core process the SDK started in this process, if any.
+
+    Read from the SDK's internals, each step looked up defensively: another
+    SDK version without them just leaves the teardown unbounded, as before.
+    """
+    setup = getattr(getattr(wandb, "sdk", None), "wandb_setup", None)
+    connection = getattr(getattr(setup, "_singleton", None), "_connection", None)
+    process = getattr(getattr(connection, "_proc", None), "_process", None)
+    return process if isinstance(process, subprocess.Popen) else None
+
+
+def teardown(wandb: ModuleType, wait: float | None = None) -> None:
+    """``wandb.teardown()``, bounded: a service process still running after ``wait`` s is killed.
+
+    The SDK waits for its wandb-core process to exit with no limit, and with
+    W&B unreachable that process sometimes never does: `sweepci create` against
+    a port that refused connections sat there for over 180 s, once in CI and
+    once in a few dozen repeats of that test. The kill is of our own child, on
+    our own clock. SWEEPCI_WANDB_TEARDOWN_WAIT (seconds) sets ``wait``.
+    """
+    if wait is None:
+        try:
+            wait = float(os.environ.get("SWEEPCI_WANDB_TEARDOWN_WAIT", TEARDOWN_WAIT_S))
+        except ValueError:
+            wait = TEARDOWN_WAIT_S
+    service = _service_process(wandb)
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            wandb.teardown()
+        except BaseException as exc:  # raised here, in the caller, as before
+            failed.append(exc)
+
+    worker = threading.Thread(target=run, name="sweepci-wandb-teardown", daemon=True)
+    worker.start()
+    worker.join(wait)
+    if worker.is_alive() and service is not None:
+        with contextlib.suppress(OSError):
+            service.kill()
+        print(
+            f"sweepci: warning: W&B's service process (wandb-core) had not exited {wait:g} s"
+            " after the SDK's teardown; stopped it",
+            file=sys.stderr,
+            flush=True,
+        )
+        worker.join(wait)
+        # the SDK answers a service that exited non-zero with sys.exit(its code): expected here
+        failed[:] = [e for e in failed if not isinstance(e, SystemExit)]
+    if failed:
+        raise failed[0]
+
+
 @contextlib.contextmanager
 def sdk_session(env: dict[str, str], action: str) -> Iterator[ModuleType]:
     """Run SDK calls with ``env`` as the process environment; errors become ``BackendError``.
@@ -138,7 +196,7 @@ def sdk_session(env: dict[str, str], action: str) -> Iterator[ModuleType]:
         saved_timeout = wandb.Api._HTTP_TIMEOUT
         try:
             wandb.Api._HTTP_TIMEOUT = wandb.env.get_http_timeout(saved_timeout)
-            wandb.teardown()
+            teardown(wandb)
             # The SDK's own deprecations and prints are not the user's business.
             with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -166,7 +224,7 @@ def sdk_session(env: dict[str, str], action: str) -> Iterator[ModuleType]:
                 ) from None
             raise BackendError(f"W&B could not {action}: {reason}") from None
         finally:
-            wandb.teardown()
+            teardown(wandb)
             wandb.Api._HTTP_TIMEOUT = saved_timeout
             os.environ.clear()
             os.environ.update(saved)
