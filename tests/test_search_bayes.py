@@ -260,3 +260,39 @@ def test_a_jittery_metric_is_fitted_as_noise_and_a_smooth_one_is_not(seed):
     assert jittery.noise / jittery.signal > 0.05
     clean = fit_hyper(np.arange(3), x, standardise(smooth))
     assert clean.noise / clean.signal < 1e-3
+
+
+def _cube(dims: int) -> dict:
+    return {(f"x{i}",): {"distribution": "uniform", "min": 0.0, "max": 1.0} for i in range(dims)}
+
+
+def test_local_turns_come_every_second_suggestion_from_40_trials_in_six_numeric_dimensions():
+    six = BayesSampler(Space.from_specs(_cube(6)))
+    assert [i for i in range(36, 46) if six._local_turn(i, i)] == [41, 43, 45]
+    # a categorical parameter is not a numeric dimension: 5 numeric + 1 categorical has none
+    five = {**_cube(5), ("kind",): {"distribution": "categorical", "values": ["a", "b"]}}
+    assert not any(BayesSampler(Space.from_specs(five))._local_turn(i, i) for i in range(100))
+    assert not any(BayesSampler(Space.from_specs(_cube(4)))._local_turn(i, i) for i in range(100))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_local_turn_searches_inside_the_incumbents_neighbourhood(seed):
+    # 30 trials in a small cluster around the optimum, 12 far away and worse:
+    # the local model holds the cluster, and its suggestion stays in the cluster's box
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    cluster = 0.4 + 0.1 * rng.random((30, 6))
+    far = rng.random((12, 6)) * 0.3 + np.where(rng.random((12, 6)) < 0.5, 0.0, 0.7)
+    points = np.vstack([far, cluster])
+
+    def value(p: np.ndarray) -> float:
+        return float(((p - 0.46) ** 2).sum())
+
+    trials = [Trial({f"x{i}": float(v) for i, v in enumerate(p)}, value(p)) for p in points]
+    sampler = BayesSampler(Space.from_specs(_cube(6)), seed=seed)
+    assert sampler._local_turn(len(trials), len(trials) + 1)
+    chosen = sampler.suggest(trials, index=len(trials) + 1)
+    x = np.array([chosen[f"x{i}"] for i in range(6)])
+    assert np.all(x >= cluster.min(0) - 1e-9) and np.all(x <= cluster.max(0) + 1e-9)
+    assert sampler.suggest(trials, index=len(trials) + 1) == chosen  # a pure function

@@ -68,6 +68,7 @@ def climb(
     best: float,
     acquisition: Callable[..., tuple[np.ndarray, np.ndarray]] = log_ei_with_grad,
     maxiter: int = 40,
+    box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Local ascent of the acquisition from every start at once.
 
@@ -75,11 +76,14 @@ def climb(
     block-diagonal Hessian: one L-BFGS-B run over all of them costs one
     vectorised model evaluation per step instead of one per start. Only the
     `free` (numeric) dimensions move; one-hot categorical blocks stay fixed.
+    `box` (lower and upper corner) keeps the climb inside a region of the
+    unit cube.
     """
     if not free.any() or len(starts) == 0:
         return starts
     fixed = starts.copy()
     n = len(starts)
+    lo, hi = (np.zeros(starts.shape[1]), np.ones(starts.shape[1])) if box is None else box
 
     def negative(flat: np.ndarray) -> tuple[float, np.ndarray]:
         x = fixed.copy()
@@ -92,11 +96,11 @@ def climb(
         starts[:, free].ravel(),
         jac=True,
         method="L-BFGS-B",
-        bounds=[(0.0, 1.0)] * (n * int(free.sum())),
+        bounds=list(zip(np.tile(lo[free], n), np.tile(hi[free], n))),
         options={"maxiter": maxiter},
     )
     out = fixed.copy()
-    out[:, free] = np.clip(result.x.reshape(n, -1), 0.0, 1.0)
+    out[:, free] = np.clip(result.x.reshape(n, -1), lo[free], hi[free])
     return out
 
 
