@@ -5,7 +5,9 @@ index, so parallel agents take different points). After that every
 suggestion fits a GP to the finished trials, fantasises results for the
 pending ones, and maximises log-EI: many random and near-incumbent
 candidates, then L-BFGS-B from the best few, then rounding through
-Param.ppf and a final re-scoring of the rounded points.
+Param.ppf and a final re-scoring of the rounded points. In six or more
+numeric dimensions, from 40 observations on, every second suggestion comes
+from a model of the incumbent's neighbourhood instead (see `_local`).
 """
 
 from __future__ import annotations
@@ -244,10 +246,22 @@ class BayesSampler(Sampler):
             return self._thompson(trials, model, index)
         rng = np.random.default_rng([self.seed, index, 2])
         candidates = self._candidates(rng, x, targets, hyper)
+        return self._maximise(trials, model, candidates, best, rng)
+
+    def _maximise(
+        self,
+        trials: Sequence[Trial],
+        model: GaussianProcess,
+        candidates: np.ndarray,
+        best: float,
+        rng: np.random.Generator,
+        box: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> dict[str, Any]:
+        """The new config of highest log-EI: climbs from the best candidates, then rounding."""
         scores = log_ei(model, candidates, best)
         order = np.argsort(-scores, kind="stable")
-        starts = np.vstack([candidates[pick_starts(scores, rng, self.n_top, self.n_roulette)]])
-        climbed = climb(model, starts, self.encoder.free, best, maxiter=self.climb_steps)
+        starts = candidates[pick_starts(scores, rng, self.n_top, self.n_roulette)]
+        climbed = climb(model, starts, self.encoder.free, best, maxiter=self.climb_steps, box=box)
         finalists = np.vstack([climbed, candidates[order[: 4 * self.n_top]]])
         snapped = np.array([self.encoder.snap(p) for p in finalists])
         return self._best_new(trials, snapped, log_ei(model, snapped, best))
@@ -302,13 +316,7 @@ class BayesSampler(Sampler):
         hi = np.where(free, xl.max(0), 1.0)
         rng = np.random.default_rng([self.seed, index, 4])
         candidates = self._box_candidates(rng, centre, lo, hi)
-        scores = log_ei(model, candidates, best)
-        order = np.argsort(-scores, kind="stable")
-        starts = candidates[pick_starts(scores, rng, self.n_top, self.n_roulette)]
-        climbed = climb(model, starts, free, best, maxiter=self.climb_steps, box=(lo, hi))
-        finalists = np.vstack([climbed, candidates[order[: 4 * self.n_top]]])
-        snapped = np.array([self.encoder.snap(p) for p in finalists])
-        return self._best_new(trials, snapped, log_ei(model, snapped, best))
+        return self._maximise(trials, model, candidates, best, rng, box=(lo, hi))
 
     def _box_candidates(
         self, rng: np.random.Generator, centre: np.ndarray, lo: np.ndarray, hi: np.ndarray
