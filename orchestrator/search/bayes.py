@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from orchestrator.search import candidates
 from orchestrator.search.acquisition import climb, log_ei, pick_starts
 from orchestrator.search.base import FAILED, FINISHED, KILLED, PENDING, Sampler, Trial
 from orchestrator.search.encoding import Encoder
@@ -245,24 +246,28 @@ class BayesSampler(Sampler):
         if self._stalled(fitted) and len(y) % self.explore_every == 0:
             return self._thompson(trials, model, index)
         rng = np.random.default_rng([self.seed, index, 2])
-        candidates = self._candidates(rng, x, targets, hyper)
-        return self._maximise(trials, model, candidates, best, rng)
+        points = candidates.around_best(
+            rng, self.encoder, x, targets, hyper.lengths,
+            (self.n_random_candidates, self.n_local_candidates, self.n_parents),
+            self.local_coordinates,
+        )  # fmt: skip
+        return self._maximise(trials, model, points, best, rng)
 
     def _maximise(
         self,
         trials: Sequence[Trial],
         model: GaussianProcess,
-        candidates: np.ndarray,
+        points: np.ndarray,
         best: float,
         rng: np.random.Generator,
         box: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> dict[str, Any]:
         """The new config of highest log-EI: climbs from the best candidates, then rounding."""
-        scores = log_ei(model, candidates, best)
+        scores = log_ei(model, points, best)
         order = np.argsort(-scores, kind="stable")
-        starts = candidates[pick_starts(scores, rng, self.n_top, self.n_roulette)]
+        starts = points[pick_starts(scores, rng, self.n_top, self.n_roulette)]
         climbed = climb(model, starts, self.encoder.free, best, maxiter=self.climb_steps, box=box)
-        finalists = np.vstack([climbed, candidates[order[: 4 * self.n_top]]])
+        finalists = np.vstack([climbed, points[order[: 4 * self.n_top]]])
         snapped = np.array([self.encoder.snap(p) for p in finalists])
         return self._best_new(trials, snapped, log_ei(model, snapped, best))
 
@@ -302,50 +307,20 @@ class BayesSampler(Sampler):
         the cube, the same turns cost Branin and Rosenbrock (median regret
         1.9e-7 -> 1.0e-6 and 3.6 -> 6.2 over 20 seeds), hence local_min_dims.
         """
-        groups = self.encoder.groups
-        free = self.encoder.free
-        distance = (((x - centre) / hyper.lengths[groups]) ** 2).sum(1)
-        near = np.argsort(distance, kind="stable")[: self.local_size]
+        groups, free = self.encoder.groups, self.encoder.free
+        near = candidates.nearest(x, centre, hyper.lengths[groups], self.local_size)
         xl = x[near]
-        targets = warp(y[near])
-        model = GaussianProcess.fit(groups, xl, targets)
+        model = GaussianProcess.fit(groups, xl, warp(y[near]))
         if len(pending):
             model = model.condition(pending, model.predict(pending)[0])
         best = float(model.predict(xl)[0].min())
-        lo = np.where(free, xl.min(0), 0.0)
-        hi = np.where(free, xl.max(0), 1.0)
+        box = (np.where(free, xl.min(0), 0.0), np.where(free, xl.max(0), 1.0))
         rng = np.random.default_rng([self.seed, index, 4])
-        candidates = self._box_candidates(rng, centre, lo, hi)
-        return self._maximise(trials, model, candidates, best, rng, box=(lo, hi))
-
-    def _box_candidates(
-        self, rng: np.random.Generator, centre: np.ndarray, lo: np.ndarray, hi: np.ndarray
-    ) -> np.ndarray:
-        """Uniform points in the box [lo, hi] and steps from the centre, categories the centre's."""
-        free = self.encoder.free
-        uniform = np.tile(centre, (self.n_random_candidates, 1))
-        inside = lo + rng.random(uniform.shape) * (hi - lo)
-        uniform[:, free] = inside[:, free]
-        m = self.n_local_candidates
-        local = np.tile(centre, (m, 1))
-        scale = rng.choice([0.01, 0.05, 0.2], m)[:, None] * (hi - lo)[None, :]
-        moved = self._moved(rng, local.shape)
-        stepped = np.clip(local + rng.normal(size=local.shape) * scale, lo, hi)
-        local[moved] = stepped[moved]
-        return np.vstack([uniform, local])
-
-    def _moved(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-        """Which coordinates of each local candidate move: about `local_coordinates`, at least one.
-
-        In more than a few dimensions a step in every coordinate at once
-        mostly lands somewhere worse; as in TuRBO, each local candidate moves
-        a random subset of the numeric coordinates.
-        """
-        n_free = int(self.encoder.free.sum())
-        share = min(1.0, self.local_coordinates / max(n_free, 1))
-        moved = rng.random(shape) < share
-        moved[np.arange(shape[0]), rng.integers(0, shape[1], shape[0])] = True
-        return moved & self.encoder.free[None, :]
+        points = candidates.in_box(
+            rng, centre, box, free, (self.n_random_candidates, self.n_local_candidates),
+            self.local_coordinates,
+        )  # fmt: skip
+        return self._maximise(trials, model, points, best, rng, box=box)
 
     def _thompson(
         self, trials: Sequence[Trial], model: GaussianProcess, index: int
@@ -359,35 +334,10 @@ class BayesSampler(Sampler):
         This is what moves a sweep off an edge point it kept re-proposing.
         """
         rng = np.random.default_rng([self.seed, index, 3])
-        candidates = self.encoder.random(rng, self.n_thompson_candidates)
-        draw = model.sample(candidates, rng)
+        points = self.encoder.random(rng, self.n_thompson_candidates)
+        draw = model.sample(points, rng)
         # snapped lazily, in the draw's order: snapping all of them was most of the cost
-        return self._best_new(trials, candidates, -draw, snap=True)
-
-    def _candidates(
-        self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, hyper: Hyper
-    ) -> np.ndarray:
-        """Uniform points, plus steps of several sizes around the best observations."""
-        enumerated = self.encoder.all_categorical_points(4096)
-        if enumerated is not None:
-            return enumerated
-        uniform = self.encoder.random(rng, self.n_random_candidates)
-        parents = x[np.argsort(y, kind="stable")[: self.n_parents]]
-        # the best observation gets half of the local candidates
-        weights = np.r_[len(parents), np.ones(len(parents) - 1)]
-        picks = parents[
-            rng.choice(len(parents), self.n_local_candidates, p=weights / weights.sum())
-        ]
-        scale = rng.choice([0.001, 0.005, 0.02, 0.08, 0.25], self.n_local_candidates)[:, None]
-        steps = (
-            rng.normal(size=picks.shape)
-            * scale
-            * np.minimum(hyper.lengths[self.encoder.groups], 1.0)
-        )
-        mask = self._moved(rng, picks.shape)
-        local = picks.copy()
-        local[mask] = np.clip(picks + steps, 0.0, 1.0)[mask]
-        return np.vstack([uniform, local])
+        return self._best_new(trials, points, -draw, snap=True)
 
     def _best_new(
         self, trials: Sequence[Trial], points: np.ndarray, scores: np.ndarray, snap: bool = False
