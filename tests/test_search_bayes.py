@@ -296,3 +296,24 @@ def test_a_local_turn_searches_inside_the_incumbents_neighbourhood(seed):
     x = np.array([chosen[f"x{i}"] for i in range(6)])
     assert np.all(x >= cluster.min(0) - 1e-9) and np.all(x <= cluster.max(0) + 1e-9)
     assert sampler.suggest(trials, index=len(trials) + 1) == chosen  # a pure function
+
+
+def test_box_candidates_stay_in_the_box_and_keep_the_centres_categories():
+    import numpy as np
+
+    from orchestrator.search import candidates
+    from orchestrator.search.encoding import Encoder
+
+    specs = {**_cube(6), ("kind",): {"distribution": "categorical", "values": ["a", "b", "c"]}}
+    encoder = Encoder(Space.from_specs(specs))
+    free = encoder.free
+    centre = encoder.encode({**{f"x{i}": 0.5 for i in range(6)}, "kind": "b"})
+    lo = np.where(free, 0.45, 0.0)
+    hi = np.where(free, 0.6, 1.0)
+    points = candidates.in_box(np.random.default_rng(0), centre, (lo, hi), free, (64, 32), 4)
+    assert points.shape == (96, len(centre))
+    assert np.all(points[:, free] >= 0.45) and np.all(points[:, free] <= 0.6)
+    assert np.all(points[:, ~free] == centre[~free])
+    # the stepped ones move some coordinates, not all, from the centre
+    moved = (points[64:, free] != centre[free]).sum(1)
+    assert moved.min() >= 1 and moved.mean() < 5
