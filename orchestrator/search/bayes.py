@@ -232,12 +232,13 @@ class BayesSampler(Sampler):
     ) -> dict[str, Any]:
         x, y = self._training_set(x, y)
         hyper = self._hyper(x, y)
-        targets = warp(self._impute(y))
+        imputed = self._impute(y)
+        targets = warp(imputed)
         model = GaussianProcess(self.encoder.groups, hyper, x, targets)
         fitted = model.predict(x)[0]
         if self._local_turn(len(y), index):
             centre = x[int(np.argmin(fitted))]
-            return self._local(trials, x, self._impute(y), hyper, centre, pending, index)
+            return self._local(trials, x, imputed, hyper, centre, pending, index)
         best = float(fitted.min())
         if len(pending):
             # kriging believer: pending points "return" what the model expects,
@@ -273,7 +274,7 @@ class BayesSampler(Sampler):
 
     def _local_turn(self, n: int, index: int) -> bool:
         """Whether this suggestion comes from a local model (see _local)."""
-        numeric = len(set(self.encoder.groups[self.encoder.free].tolist()))
+        numeric = sum(not p.is_categorical for p in self.encoder.params)
         return (
             numeric >= self.local_min_dims
             and n >= self.local_from

@@ -259,10 +259,10 @@ class _Posterior:
         if info != 0:
             return 1e10, np.zeros_like(theta)
         y = self.y
-        alpha, info = lapack.dpotrs(chol, y, lower=1)
+        alpha, _ = lapack.dpotrs(chol, y, lower=1)  # info is 0: chol is a factor
         nll = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * len(y) * np.log(2 * np.pi)
         # d nll / d theta = -0.5 tr(inner dK/dtheta), inner = alpha alpha^T - K^-1
-        inner, info = lapack.dpotrs(chol, np.eye(len(y)), lower=1, overwrite_b=1)
+        inner, _ = lapack.dpotrs(chol, np.eye(len(y)), lower=1, overwrite_b=1)
         inner *= -1.0
         np.multiply(alpha[:, None], alpha[None, :], out=tmp)
         inner += tmp
